@@ -1,0 +1,154 @@
+extension Decider {
+    /// After a command and its triggers: bring SLA clocks, their timers and automation
+    /// timers in line with the ticket as it now stands. Emits only what differs.
+    mutating func settle() {
+        settleSLA()
+        settleTimers()
+        settleAutomations()
+    }
+
+    func calendar(_ name: String) -> BusinessCalendar {
+        workflow.calendars[name] ?? .alwaysOpen
+    }
+
+    /// Chooses policies (first match per group), then starts, pauses, resumes, stops and
+    /// restarts clocks according to what happened in this chain.
+    mutating func settleSLA() {
+        let ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
+        var chosen: [String: SLAPolicy] = [:]
+        for policy in workflow.slaPolicies where chosen[policy.group] == nil {
+            if policy.when?.evaluate(ctx) ?? true { chosen[policy.group] = policy }
+        }
+        let policies = chosen.values.sorted { $0.name < $1.name }
+        let wanted = Set(policies.flatMap { p in p.targets.map { "\(p.name)/\($0.metric.rawValue)" } })
+        for key in ticket.slaClocks.keys.sorted() where !wanted.contains(key) {
+            emit(.slaClockRemoved(key: key), Cause(.sla, key))
+        }
+        let solved = ticket.isSolved(in: workflow)
+        let wasSolved = workflow.solvedStatuses.contains(statusBefore)
+        let agentReplied = comment.map { $0.author == .agent && $0.isPublic } ?? false
+        let requesterWrote = comment.map { $0.author == .requester && $0.isPublic } ?? false
+        let hasAgentReply = ticket.comments.contains { $0.author == .agent && $0.isPublic }
+
+        for policy in policies {
+            for target in policy.targets {
+                let key = "\(policy.name)/\(target.metric.rawValue)"
+                let cal = calendar(target.calendar)
+                let existing = ticket.slaClocks[key]
+                var clock = existing ?? newClock(policy: policy, target: target, calendar: cal, hasAgentReply: hasAgentReply)
+                guard var updated = clock else { continue }
+                switch target.metric {
+                case .firstReply:
+                    if agentReplied, !updated.isStopped { updated.stop(at: now, calendar: cal, fulfilled: true) }
+                case .nextReply:
+                    if agentReplied, !updated.isStopped { updated.stop(at: now, calendar: cal, fulfilled: true) }
+                    else if requesterWrote, updated.isStopped, !solved { updated.restart(at: now, calendar: cal) }
+                case .periodicUpdate:
+                    if agentReplied, !solved { updated.restart(at: now, calendar: cal) }
+                case .resolution:
+                    break
+                }
+                if solved, !updated.isStopped {
+                    updated.stop(at: now, calendar: cal, fulfilled: target.metric == .resolution)
+                } else if !solved, wasSolved, updated.isStopped, target.metric == .resolution || target.metric == .periodicUpdate {
+                    // Reopened: resolution continues where it stopped; periodic updates start over.
+                    if target.metric == .resolution {
+                        updated.isStopped = false
+                        updated.fulfilledAt = nil
+                        updated.resume(at: now, calendar: cal)
+                    } else {
+                        updated.restart(at: now, calendar: cal)
+                    }
+                }
+                if !updated.isStopped {
+                    let paused = target.pauseWhen?.evaluate(EvaluationContext(ticket: ticket, workflow: workflow, now: now)) ?? false
+                    if paused, updated.runningSince != nil { updated.pause(at: now, calendar: cal) }
+                    if !paused, updated.runningSince == nil { updated.resume(at: now, calendar: cal) }
+                }
+                if updated.target != target.target || updated.calendar != target.calendar {
+                    updated.target = target.target
+                    updated.calendar = target.calendar
+                }
+                updated.recomputeDue(calendar: cal)
+                clock = updated
+                if existing != clock, let clock { emit(.slaClockSet(key: key, clock: clock), Cause(.sla, key)) }
+            }
+        }
+    }
+
+    /// A clock for a policy that has just started to apply, or nil if its metric has
+    /// nothing to measure yet (a next reply before any requester follow-up).
+    func newClock(policy: SLAPolicy, target: SLATarget, calendar cal: BusinessCalendar, hasAgentReply: Bool) -> SLAClock? {
+        let start: Instant
+        switch target.metric {
+        case .firstReply:
+            guard !hasAgentReply else { return nil }
+            start = ticket.createdAt
+        case .resolution:
+            start = ticket.createdAt
+        case .periodicUpdate:
+            start = ticket.comments.last { $0.author == .agent && $0.isPublic }?.at ?? ticket.createdAt
+        case .nextReply:
+            guard hasAgentReply, let last = ticket.comments.last(where: { $0.isPublic && $0.author != .system }),
+                  last.author == .requester else {
+                var idle = SLAClock(policy: policy.name, metric: target.metric, target: target.target, calendar: target.calendar, startedAt: now)
+                idle.runningSince = nil
+                idle.isStopped = true
+                return idle
+            }
+            start = last.at
+        }
+        var clock = SLAClock(policy: policy.name, metric: target.metric, target: target.target, calendar: target.calendar, startedAt: start)
+        // A policy chosen late (say after a priority change) counts from the clock's real start.
+        clock.elapsed = .zero
+        clock.runningSince = start
+        clock.recomputeDue(calendar: cal)
+        return clock
+    }
+
+    /// Derives the wanted SLA timers from the clocks and emits the difference.
+    mutating func settleTimers() {
+        var wanted: [String: TimerEntry] = [:]
+        for (key, clock) in ticket.slaClocks {
+            guard let target = target(for: clock) else { continue }
+            let cal = calendar(clock.calendar)
+            if clock.isRunning, !clock.isBreached, let due = clock.due {
+                wanted["sla/\(key)/breach"] = TimerEntry(due: due, purpose: .slaBreach(clock: key))
+                if let warn = clock.warningDue(target.warnAt, calendar: cal) {
+                    wanted["sla/\(key)/warning"] = TimerEntry(due: min(warn, due), purpose: .slaWarning(clock: key))
+                }
+            }
+            if let breachedAt = clock.breachedAt, !clock.isStopped {
+                let next = clock.escalationLevel + 1
+                if target.escalations.indices.contains(next - 1) {
+                    wanted["sla/\(key)/escalation/\(next)"] = TimerEntry(
+                        due: breachedAt + target.escalations[next - 1].after, purpose: .slaEscalation(clock: key, level: next))
+                }
+            }
+        }
+        for id in ticket.timers.keys.sorted() where id.hasPrefix("sla/") && wanted[id] != ticket.timers[id] {
+            if wanted[id] == nil { emit(.timerCleared(id: id), .system) }
+        }
+        for id in wanted.keys.sorted() where wanted[id] != ticket.timers[id] {
+            emit(.timerSet(id: id, entry: wanted[id]!), .system)
+        }
+    }
+
+    /// Arms each automation's exact timer while its condition can become true, and re-arms
+    /// a fired automation once its condition has turned false.
+    mutating func settleAutomations() {
+        let ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
+        for automation in workflow.automations {
+            let id = "auto/\(automation.name)"
+            let at = automation.condition.becomesTrue(ctx)
+            let fired = ticket.firedAutomations.contains(automation.name)
+            if at == nil || fired {
+                if ticket.timers[id] != nil { emit(.timerCleared(id: id), .system) }
+                if at == nil, fired { emit(.automationArmed(name: automation.name), Cause(.automation, automation.name)) }
+                continue
+            }
+            let entry = TimerEntry(due: max(at!, ticket.createdAt), purpose: .automation(name: automation.name))
+            if ticket.timers[id] != entry { emit(.timerSet(id: id, entry: entry), .system) }
+        }
+    }
+}

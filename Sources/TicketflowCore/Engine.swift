@@ -1,0 +1,318 @@
+/// The pure decision function for one ticket: `decide(command, ticket, now) -> events`.
+///
+/// It never reads a clock, never performs I/O and never changes its input: it works on a
+/// private copy of the ticket, applying each event as it emits it so that later rules see
+/// earlier changes, and returns the events for the shell to commit and then apply.
+public struct Engine: Sendable {
+    public var workflow: Workflow
+
+    public init(workflow: Workflow) { self.workflow = workflow }
+
+    /// Decides a command for an existing ticket (or `nil` for `create`).
+    public func decide(_ command: Command, for ticket: Ticket?, at now: Instant) -> Result<[Event], Rejection> {
+        do {
+            var decider: Decider
+            switch command {
+            case .create(let new):
+                guard ticket == nil else { return .failure(Rejection("duplicate_ticket", "ticket \(new.id) already exists")) }
+                decider = try Decider.creating(new, workflow: workflow, now: now)
+            default:
+                guard let ticket else { return .failure(Rejection("unknown_ticket", "no such ticket")) }
+                decider = Decider(workflow: workflow, now: now, ticket: ticket)
+                try decider.handle(command)
+            }
+            decider.runTriggers()
+            decider.settle()
+            return .success(decider.events)
+        } catch let rejection as Rejection {
+            return .failure(rejection)
+        } catch {
+            return .failure(Rejection("internal", "\(error)"))
+        }
+    }
+}
+
+/// The working state of one decision: a private copy of the ticket and the events so far.
+struct Decider {
+    let workflow: Workflow
+    let now: Instant
+    var ticket: Ticket
+    var events: [Event] = []
+    /// Fields changed in this causal chain: first old value, latest new value.
+    var changes: [String: (from: String?, to: String?)] = [:]
+    /// Trigger events this chain raised.
+    var raised: Set<TriggerEvent> = []
+    /// Public agent / requester comments in this chain; they drive reply clocks.
+    var comment: Comment?
+    var statusBefore: String
+
+    init(workflow: Workflow, now: Instant, ticket: Ticket) {
+        self.workflow = workflow; self.now = now; self.ticket = ticket; self.statusBefore = ticket.status
+    }
+
+    static func creating(_ new: NewTicket, workflow: Workflow, now: Instant) throws -> Decider {
+        guard !new.id.isEmpty else { throw Rejection("invalid_field", "ticket id must not be empty") }
+        guard !new.subject.isEmpty else { throw Rejection("invalid_field", "subject must not be empty") }
+        guard let first = workflow.lines.first else { throw Rejection("no_lines", "the workflow defines no lines") }
+        let ticket = Ticket(id: new.id, subject: new.subject, description: new.description, requester: new.requester,
+                            channel: new.channel, priority: new.priority, status: workflow.initialStatus,
+                            type: new.type, tags: Array(Set(new.tags)).sorted(), fields: new.fields,
+                            requiredSkills: new.requiredSkills, line: 0, queue: first.queue, assignee: nil,
+                            createdAt: now, workflowVersion: workflow.label)
+        var decider = Decider(workflow: workflow, now: now, ticket: ticket)
+        decider.emit(.created(ticket), .api)
+        decider.raised.insert(.created)
+        return decider
+    }
+
+    mutating func emit(_ change: Change, _ cause: Cause) {
+        let event = Event(ticket: ticket.id, at: now, cause: cause, change: change, workflowVersion: workflow.label)
+        let lines = workflow.lines
+        let lineName = { (i: Int) in lines.indices.contains(i) ? lines[i].name : nil }
+        switch change {
+        case let .fieldChanged(field, from, to): record(field, from, to)
+        case let .statusChanged(from, to): record("status", from, to)
+        case let .lineChanged(from, to, queue):
+            record("line", lineName(from), lineName(to))
+            record("queue", ticket.queue, queue)
+        case .queued(let queue): record("queue", ticket.queue, queue)
+        case .assigned(let agent): record("assignee", ticket.assignee, agent)
+        default: break
+        }
+        ticket.apply(event)
+        events.append(event)
+    }
+
+    private mutating func record(_ field: String, _ from: String?, _ to: String?) {
+        guard from != to else { return }
+        changes[field] = (changes[field]?.from ?? from, to)
+    }
+
+    // MARK: Commands
+
+    mutating func handle(_ command: Command) throws {
+        switch command {
+        case .create:
+            break
+        case let .update(_, fieldChanges, cause):
+            guard !fieldChanges.isEmpty else { throw Rejection("empty_update", "an update must change at least one field") }
+            // Validate everything first, so that a bad field changes nothing.
+            for (field, value) in fieldChanges { try validate(field: field, value: value) }
+            for field in fieldChanges.keys.sorted() { try set(field: field, to: fieldChanges[field]!, cause: cause) }
+            raised.insert(.updated)
+        case let .setStatus(_, status, cause):
+            try set(field: "status", to: status, cause: cause)
+            raised.insert(.updated)
+        case let .comment(_, author, authorName, isPublic, body):
+            guard !body.isEmpty else { throw Rejection("invalid_field", "comment body must not be empty") }
+            addComment(author: author, name: authorName, isPublic: isPublic, body: body,
+                       cause: Cause(author == .agent ? .agent : (author == .requester ? .requester : .system), authorName))
+            raised.insert(.commented)
+        case let .escalate(_, target, cause):
+            try changeLine(target.map { LineTarget.named($0) } ?? .next, escalating: true, cause: cause, strict: true)
+        case let .deescalate(_, target, cause):
+            try changeLine(target.map { LineTarget.named($0) } ?? .previous, escalating: false, cause: cause, strict: true)
+        case let .assign(_, agent, cause):
+            guard !ticket.isSolved(in: workflow) || agent == nil else {
+                throw Rejection("ticket_solved", "a \(ticket.status) ticket cannot be assigned")
+            }
+            if ticket.assignee != agent { emit(.assigned(agent: agent), cause) }
+            raised.insert(.updated)
+        case let .applyMacro(_, name, cause):
+            guard let macro = workflow.macros[name] else { throw Rejection("unknown_macro", "no macro named '\(name)'") }
+            for action in macro.actions { try perform(action, cause: Cause(.macro, macro.name), strict: cause.kind != .trigger, depth: 1) }
+            raised.insert(.updated)
+        case let .timerFired(_, id):
+            timerFired(id)
+        }
+    }
+
+    func validate(field: String, value: String) throws {
+        switch field {
+        case "status":
+            guard workflow.statuses.contains(value) else {
+                throw Rejection("unknown_status", "unknown status '\(value)'; expected one of \(workflow.statuses.joined(separator: ", "))")
+            }
+            guard workflow.allows(from: ticket.status, to: value) else {
+                throw Rejection("transition_not_allowed", "status \(ticket.status) → \(value) is not allowed by workflow \(workflow.label)")
+            }
+        case "priority":
+            guard Priority(rawValue: value) != nil else {
+                throw Rejection("invalid_field", "unknown priority '\(value)'; expected one of low, normal, high, urgent")
+            }
+        case "subject":
+            guard !value.isEmpty else { throw Rejection("invalid_field", "subject must not be empty") }
+        case "description", "type":
+            break
+        default:
+            guard field.hasPrefix("fields."), field.count > 7 else {
+                throw Rejection("unknown_field", "field '\(field)' cannot be set; expected one of status, priority, subject, description, type, fields.<name>")
+            }
+        }
+    }
+
+    mutating func set(field: String, to value: String, cause: Cause) throws {
+        try validate(field: field, value: value)
+        if field == "status" {
+            if ticket.status != value { emit(.statusChanged(from: ticket.status, to: value), cause) }
+            return
+        }
+        let old = ticket.values(of: field, workflow: workflow).first
+        if old != value { emit(.fieldChanged(field: field, from: old, to: value), cause) }
+    }
+
+    mutating func addComment(author: AuthorKind, name: String, isPublic: Bool, body: String, cause: Cause) {
+        let comment = Comment(id: ticket.comments.count + 1, author: author, authorName: name, isPublic: isPublic, body: body, at: now)
+        emit(.commented(comment), cause)
+        if isPublic, author != .system { self.comment = comment }
+    }
+
+    mutating func changeLine(_ target: LineTarget, escalating: Bool, cause: Cause, strict: Bool) throws {
+        let current = ticket.line
+        let to: Int?
+        switch target {
+        case .next: to = current + 1 < workflow.lines.count ? current + 1 : nil
+        case .previous: to = current > 0 ? current - 1 : nil
+        case .named(let name):
+            guard let index = workflow.lineIndex(named: name) else {
+                throw Rejection("unknown_line", "no line named '\(name)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
+            }
+            to = index
+        }
+        guard let to, to != current else {
+            let message = "ticket is already on line \(workflow.lines[current].name); nothing to \(escalating ? "escalate" : "de-escalate") to"
+            if strict { throw Rejection("no_line", message) }
+            emit(.note(message), cause)
+            return
+        }
+        emit(.lineChanged(from: current, to: to, queue: workflow.lines[to].queue), cause)
+        if ticket.assignee != nil { emit(.assigned(agent: nil), cause) }
+        raised.insert(to > current ? .escalated : .deescalated)
+    }
+
+    // MARK: Actions
+
+    /// Runs one rule action. `strict` actions (asked for by a person) reject on error;
+    /// a rule's action that cannot apply leaves an audit note instead.
+    mutating func perform(_ action: Action, cause: Cause, strict: Bool, depth: Int) throws {
+        do {
+            switch action {
+            case let .set(field, value):
+                try set(field: field, to: value, cause: cause)
+            case .addTags(let tags):
+                let merged = Array(Set(ticket.tags).union(tags)).sorted()
+                if merged != ticket.tags { emit(.fieldChanged(field: "tags", from: ticket.tags.joined(separator: ","), to: merged.joined(separator: ",")), cause) }
+            case .removeTags(let tags):
+                let kept = ticket.tags.filter { !tags.contains($0) }
+                if kept != ticket.tags { emit(.fieldChanged(field: "tags", from: ticket.tags.joined(separator: ","), to: kept.joined(separator: ",")), cause) }
+            case .assignQueue(let queue):
+                guard workflow.queues[queue] != nil else { throw Rejection("unknown_queue", "no queue named '\(queue)'") }
+                if ticket.queue != queue {
+                    emit(.queued(queue: queue), cause)
+                    if ticket.assignee != nil { emit(.assigned(agent: nil), cause) }
+                }
+            case .assignAgent(let agent):
+                if ticket.assignee != agent { emit(.assigned(agent: agent), cause) }
+            case .escalate(let target):
+                try changeLine(target, escalating: true, cause: cause, strict: strict)
+            case .deescalate(let target):
+                try changeLine(target, escalating: false, cause: cause, strict: strict)
+            case let .comment(isPublic, body):
+                addComment(author: .system, name: cause.name, isPublic: isPublic, body: body.render(ticket, workflow: workflow), cause: cause)
+            case .macro(let name):
+                guard depth < 5, let macro = workflow.macros[name] else {
+                    throw Rejection("unknown_macro", depth >= 5 ? "macros nested too deeply at '\(name)'" : "no macro named '\(name)'")
+                }
+                for inner in macro.actions { try perform(inner, cause: cause, strict: strict, depth: depth + 1) }
+            case let .notify(recipient, templateName):
+                let body = workflow.templates[templateName]?.render(ticket, workflow: workflow) ?? ""
+                let address: String
+                switch recipient {
+                case "requester": address = ticket.requester.email
+                case "assignee": address = ticket.assignee ?? "unassigned"
+                default: address = recipient
+                }
+                let notification = Notification(id: "\(ticket.id)/\(ticket.version + 1)", recipient: address, template: templateName, body: body)
+                emit(.notified(notification), cause)
+            case let .followUp(after, note):
+                let id = "followup/\(now.millis)/\(ticket.version + 1)"
+                emit(.timerSet(id: id, entry: TimerEntry(due: now + after, purpose: .followUp(note: note))), cause)
+            }
+        } catch let rejection as Rejection where !strict {
+            emit(.note("\(cause): action skipped: \(rejection.message)"), cause)
+        }
+    }
+
+    // MARK: Triggers
+
+    /// Runs triggers in their written order. After each firing the scan restarts from the
+    /// top, so later triggers see earlier changes; each trigger fires at most once per chain
+    /// and the chain stops, with an audit note, at the workflow's loop cap.
+    mutating func runTriggers() {
+        var fired: Set<String> = []
+        var firings = 0
+        var restart = true
+        while restart {
+            restart = false
+            for trigger in workflow.triggers where !fired.contains(trigger.name) && !trigger.on.isDisjoint(with: raised) {
+                let ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now, changes: changes, comment: comment)
+                guard trigger.condition?.evaluate(ctx) ?? true else { continue }
+                if firings >= workflow.triggerLoopCap {
+                    emit(.note("trigger loop cap (\(workflow.triggerLoopCap)) reached before '\(trigger.name)'; remaining triggers skipped"), .system)
+                    return
+                }
+                fired.insert(trigger.name)
+                firings += 1
+                for action in trigger.actions {
+                    try? perform(action, cause: Cause(.trigger, trigger.name), strict: false, depth: 0)
+                }
+                restart = true
+                break
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    mutating func timerFired(_ id: String) {
+        guard let entry = ticket.timers[id], entry.due <= now else { return }  // already fired or re-armed: no-op
+        emit(.timerFired(id: id, lateBy: now - entry.due), .system)
+        switch entry.purpose {
+        case .slaWarning(let key):
+            guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.warned, let target = target(for: clock) else { return }
+            let cause = Cause(.sla, key)
+            emit(.slaWarned(key: key), cause)
+            raised.insert(.slaWarning)
+            for action in target.onWarning { try? perform(action, cause: cause, strict: false, depth: 0) }
+        case .slaBreach(let key):
+            guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.isBreached,
+                  let due = clock.due, due <= now, let target = target(for: clock) else { return }
+            let cause = Cause(.sla, key)
+            emit(.slaBreached(key: key), cause)
+            raised.insert(.slaBreach)
+            for action in target.onBreach { try? perform(action, cause: cause, strict: false, depth: 0) }
+        case let .slaEscalation(key, level):
+            guard let clock = ticket.slaClocks[key], !clock.isStopped, clock.escalationLevel < level,
+                  let target = target(for: clock), target.escalations.indices.contains(level - 1) else { return }
+            let cause = Cause(.sla, "\(key)#\(level)")
+            emit(.slaEscalated(key: key, level: level), cause)
+            raised.insert(.slaBreach)
+            for action in target.escalations[level - 1].actions { try? perform(action, cause: cause, strict: false, depth: 0) }
+        case .automation(let name):
+            guard let automation = workflow.automations.first(where: { $0.name == name }),
+                  !ticket.firedAutomations.contains(name),
+                  automation.condition.evaluate(EvaluationContext(ticket: ticket, workflow: workflow, now: now)) else { return }
+            let cause = Cause(.automation, name)
+            emit(.automationFired(name: name), cause)
+            raised.insert(.updated)
+            for action in automation.actions { try? perform(action, cause: cause, strict: false, depth: 0) }
+        case .followUp(let note):
+            emit(.followUpDue(note: note), .system)
+            raised.insert(.followUp)
+        }
+    }
+
+    func target(for clock: SLAClock) -> SLATarget? {
+        workflow.slaPolicies.first { $0.name == clock.policy }?.targets.first { $0.metric == clock.metric }
+    }
+}

@@ -1,0 +1,166 @@
+/// A whole support center as one value: tickets, agents and queue contents.
+///
+/// `execute` decides a command with the ticket `Engine`, applies the events, then lets the
+/// `Router` assign waiting tickets to agents who can take them. Everything is a pure
+/// function of (state, command, now), so simulations and workflow tests replay exactly.
+public struct SupportCenter: Sendable {
+    public private(set) var engine: Engine
+    public private(set) var tickets: [String: Ticket] = [:]
+    public private(set) var agents: [String: Agent] = [:]
+    /// Open tickets assigned to each agent.
+    public private(set) var load: [String: Int] = [:]
+    /// Unassigned open tickets per queue, by priority rank (urgent first) in arrival order.
+    public private(set) var waiting: [String: [[String]]] = [:]
+    /// Last agent each round-robin queue assigned to.
+    var roundRobinCursor: [String: String] = [:]
+
+    public init(workflow: Workflow) { self.engine = Engine(workflow: workflow) }
+
+    public var workflow: Workflow { engine.workflow }
+
+    /// Replaces the workflow; it decides every event from `now` on. Tickets keep their history.
+    public mutating func replaceWorkflow(_ workflow: Workflow) { engine = Engine(workflow: workflow) }
+
+    /// Decides and applies a command, then routes. Returns every event, routing included.
+    public mutating func execute(_ command: Command, at now: Instant) -> Result<[Event], Rejection> {
+        let id = command.ticketID
+        if case let .assign(_, agent?, _) = command, agents[agent] == nil {
+            return .failure(Rejection("unknown_agent", "no agent with id '\(agent)'"))
+        }
+        switch engine.decide(command, for: tickets[id], at: now) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let events):
+            for event in events { apply(event) }
+            return .success(events + dispatch(at: now))
+        }
+    }
+
+    /// Folds an event into the center: the ticket, agent load and queue contents.
+    public mutating func apply(_ event: Event) {
+        let before = tickets[event.ticket]
+        var ticket = before ?? Ticket(id: event.ticket, subject: "", description: "", requester: Requester(name: "", email: ""),
+                                      channel: .web, priority: .normal, status: "", createdAt: event.at)
+        ticket.apply(event)
+        tickets[event.ticket] = ticket
+        if let before, before.assignee != ticket.assignee || before.status != ticket.status {
+            if let agent = countedAgent(before) { load[agent, default: 0] -= 1 }
+            if let agent = countedAgent(ticket) { load[agent, default: 0] += 1 }
+        } else if before == nil, let agent = countedAgent(ticket) {
+            load[agent, default: 0] += 1
+        }
+        let wasWaiting = before.flatMap(waitingQueue)
+        let nowWaiting = waitingQueue(ticket)
+        if wasWaiting != nowWaiting || before?.priority != ticket.priority {
+            if let q = wasWaiting, let before { removeWaiting(before.id, queue: q, rank: before.priority.rank) }
+            if let q = nowWaiting { waiting[q, default: Array(repeating: [], count: 4)][ticket.priority.rank].append(ticket.id) }
+        }
+    }
+
+    private func countedAgent(_ ticket: Ticket) -> String? {
+        ticket.isSolved(in: workflow) ? nil : ticket.assignee
+    }
+
+    private func waitingQueue(_ ticket: Ticket) -> String? {
+        ticket.assignee == nil && !ticket.isSolved(in: workflow) ? ticket.queue : nil
+    }
+
+    private mutating func removeWaiting(_ id: String, queue: String, rank: Int) {
+        guard let index = waiting[queue]?[rank].firstIndex(of: id) else { return }
+        waiting[queue]![rank].remove(at: index)
+    }
+
+    // MARK: Agents
+
+    /// Registers or updates an agent, then routes waiting tickets to whoever can now take them.
+    public mutating func upsert(_ agent: Agent, at now: Instant) -> Result<[Event], Rejection> {
+        guard workflow.lineIndex(named: agent.line) != nil else {
+            return .failure(Rejection("unknown_line", "no line named '\(agent.line)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))"))
+        }
+        guard agent.capacity >= 0 else { return .failure(Rejection("invalid_field", "capacity must not be negative")) }
+        for queue in agent.queues where workflow.queues[queue] == nil {
+            return .failure(Rejection("unknown_queue", "no queue named '\(queue)'"))
+        }
+        agents[agent.id] = agent
+        return .success(dispatch(at: now))
+    }
+
+    /// Changes an agent's presence; going online may assign waiting tickets at once.
+    public mutating func setPresence(_ agentID: String, _ presence: Presence, at now: Instant) -> Result<[Event], Rejection> {
+        guard var agent = agents[agentID] else { return .failure(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
+        agent.presence = presence
+        agents[agentID] = agent
+        return .success(dispatch(at: now))
+    }
+
+    /// The queues an agent serves: the ones listed, or else their line's queue.
+    public func queues(of agent: Agent) -> [String] {
+        if !agent.queues.isEmpty { return agent.queues }
+        return workflow.lines.first { $0.name == agent.line }.map { [$0.queue] } ?? []
+    }
+
+    // MARK: Routing
+
+    /// Assigns waiting tickets, highest priority and longest waiting first, to agents who
+    /// are online, serve the queue, have spare capacity and (for `skills`) the skills needed.
+    mutating func dispatch(at now: Instant) -> [Event] {
+        var events: [Event] = []
+        for queue in waiting.keys.sorted() {
+            let routing = workflow.queues[queue]?.routing ?? .leastLoaded
+            let candidates = agents.values.filter { queues(of: $0).contains(queue) }.sorted { $0.id < $1.id }
+            guard !candidates.isEmpty else { continue }
+            var scanned = 0
+            var rank = 3
+            var position = 0
+            // Bounded: every step either assigns a ticket or moves past one.
+            while rank >= 0, scanned < 10_000 {
+                guard let list = waiting[queue]?[rank], position < list.count else { rank -= 1; position = 0; continue }
+                scanned += 1
+                let ticketID = list[position]
+                guard let ticket = tickets[ticketID],
+                      let agent = pick(from: candidates, for: ticket, queue: queue, routing: routing) else {
+                    if routing == .skills { position += 1; continue }
+                    break  // nobody has capacity: later tickets cannot be placed either
+                }
+                if routing == .roundRobin { roundRobinCursor[queue] = agent }
+                guard case .success(let assigned) = engine.decide(.assign(ticket: ticketID, agent: agent, by: Cause(.system, "routing:\(routing.rawValue)")),
+                                                                  for: ticket, at: now) else { position += 1; continue }
+                for event in assigned { apply(event) }
+                events += assigned
+            }
+        }
+        return events
+    }
+
+    func pick(from candidates: [Agent], for ticket: Ticket, queue: String, routing: RoutingPolicy) -> String? {
+        let able = candidates.filter { agent in
+            agent.presence == .online && load[agent.id, default: 0] < agent.capacity
+                && (routing != .skills || Set(ticket.requiredSkills).isSubset(of: agent.skills))
+        }
+        guard !able.isEmpty else { return nil }
+        switch routing {
+        case .roundRobin:
+            let last = roundRobinCursor[queue]
+            return (able.first { last == nil || $0.id > last! } ?? able.first)?.id
+        case .leastLoaded, .skills:
+            return able.min { (load[$0.id, default: 0], $0.id) < (load[$1.id, default: 0], $1.id) }?.id
+        }
+    }
+
+    /// Tickets assigned to an agent and not solved.
+    public func openTickets(of agentID: String) -> [Ticket] {
+        tickets.values.filter { $0.assignee == agentID && !$0.isSolved(in: workflow) }.sorted { $0.id < $1.id }
+    }
+}
+
+extension Command {
+    /// The ticket a command is about.
+    public var ticketID: String {
+        switch self {
+        case .create(let t): return t.id
+        case .update(let id, _, _), .setStatus(let id, _, _), .escalate(let id, _, _), .deescalate(let id, _, _),
+             .assign(let id, _, _), .applyMacro(let id, _, _), .timerFired(let id, _):
+            return id
+        case .comment(let id, _, _, _, _): return id
+        }
+    }
+}
