@@ -1,0 +1,37 @@
+# Ticketflow — `make run` starts a node (for now: the built-in demo), `make test` runs every test.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata
+BIN := .build/release/ticketflow
+
+.PHONY: run test bench build deps check-workflows clean
+
+## deps: install the Debian packages the build needs, quietly, only when missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product ticketflow
+
+## run: until the durable node lands, run the default workflow as a simulated month on the virtual clock.
+run: build
+	$(BIN) check workflows/b2c-support.yaml
+	$(BIN) simulate --workflow workflows/b2c-support.yaml --days 7 --tickets-per-day 500 --agents 12 --seed 1
+
+## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) run -q ticketflow test workflows/tests
+
+bench:
+	@echo "benchmarks arrive with the benchmark issue; see docs/benchmarks.md"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,27 @@
+/// A problem found in a workflow file, printed as `file:line:column: error: message [rule]`.
+public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, warning }
+
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var severity: Severity
+    public var message: String
+    /// A short, stable name of the check, for documentation and filtering.
+    public var rule: String
+
+    public init(file: String, line: Int, column: Int, severity: Severity, message: String, rule: String) {
+        self.file = file; self.line = line; self.column = column
+        self.severity = severity; self.message = message; self.rule = rule
+    }
+
+    public var description: String { "\(file):\(line):\(column): \(severity.rawValue): \(message) [\(rule)]" }
+}
+
+/// Where a node sits in a source file.
+public struct SourcePosition: Hashable, Sendable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+}
