@@ -1,0 +1,76 @@
+import TicketflowCore
+
+/// A support center on the virtual clock: the pure `SupportCenter` plus the shell's
+/// duties — mirroring timers into a `TimerQueue`, firing them as time advances, and
+/// collecting notifications in an outbox. Workflow tests and simulations run on it.
+public struct VirtualNode: Sendable {
+    public private(set) var center: SupportCenter
+    public private(set) var timers = TimerQueue()
+    public private(set) var outbox: [Notification] = []
+    public private(set) var now: Instant
+    /// Every event so far, in order, when `keepsJournal` is set (tests read it; simulations skip it).
+    public private(set) var journal: [Event] = []
+    public var keepsJournal: Bool
+
+    public init(workflow: Workflow, start: Instant, keepsJournal: Bool = true) {
+        self.center = SupportCenter(workflow: workflow)
+        self.now = start
+        self.keepsJournal = keepsJournal
+    }
+
+    /// Runs a command at the current virtual instant.
+    @discardableResult
+    public mutating func execute(_ command: Command) -> Result<[Event], Rejection> {
+        let result = center.execute(command, at: now)
+        if case .success(let events) = result { absorb(events) }
+        return result
+    }
+
+    @discardableResult
+    public mutating func upsert(_ agent: Agent) -> Result<[Event], Rejection> {
+        let result = center.upsert(agent, at: now)
+        if case .success(let events) = result { absorb(events) }
+        return result
+    }
+
+    @discardableResult
+    public mutating func setPresence(_ agent: String, _ presence: Presence) -> Result<[Event], Rejection> {
+        let result = center.setPresence(agent, presence, at: now)
+        if case .success(let events) = result { absorb(events) }
+        return result
+    }
+
+    public mutating func replaceWorkflow(_ workflow: Workflow) { center.replaceWorkflow(workflow) }
+
+    /// Moves time forward to `instant`, firing every timer due on the way at its exact instant.
+    /// Returns the events the timers caused.
+    @discardableResult
+    public mutating func advance(to instant: Instant) -> [Event] {
+        var caused: [Event] = []
+        while let next = timers.nextDue(), next <= instant {
+            now = max(now, next)
+            guard let due = timers.popDue(at: now) else { break }
+            if case .success(let events) = center.execute(.timerFired(ticket: due.ticket, timer: due.timer), at: now) {
+                absorb(events)
+                caused += events
+            }
+        }
+        now = max(now, instant)
+        return caused
+    }
+
+    /// The earliest pending timer, for event loops that interleave their own events.
+    public mutating func nextTimerDue() -> Instant? { timers.nextDue() }
+
+    mutating func absorb(_ events: [Event]) {
+        for event in events {
+            switch event.change {
+            case let .timerSet(id, entry): timers.schedule(ticket: event.ticket, timer: id, at: entry.due)
+            case .timerCleared(let id): timers.cancel(ticket: event.ticket, timer: id)
+            case .notified(let n): outbox.append(n)
+            default: break
+            }
+        }
+        if keepsJournal { journal += events }
+    }
+}
