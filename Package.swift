@@ -23,14 +23,16 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TicketflowRuntime", dependencies: ["TicketflowCore", "TicketflowWorkflow"]),
+        .target(name: "TicketflowStorm", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime"]),
         .target(name: "TicketflowTesting", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime"]),
         .executableTarget(name: "ticketflow", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowTesting",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"]),
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
+        .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting"]),
     ],
     swiftLanguageModes: [.v6]
