@@ -212,7 +212,7 @@ extension Compiler {
                   let tNode = require(e, "template", in: v, context: "notify"),
                   let template = string(tNode, context: "template") else { return [] }
             guard templateNames.contains(template) else {
-                error(tNode.position, "unknown template '\(template)'; expected one of \(templateNames.sorted().joined(separator: ", "))", rule: "unknown-template")
+                error(tNode.position, "unknown template '\(template)'; " + (templateNames.isEmpty ? "no templates are defined (add a 'templates:' section)" : "expected one of \(templateNames.sorted().joined(separator: ", "))"), rule: "unknown-template")
                 return []
             }
             return [.notify(recipient: to, template: template)]

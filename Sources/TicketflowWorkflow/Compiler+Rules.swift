@@ -145,7 +145,9 @@ extension Compiler {
             let tested = cond.testedFields
             let nullifies = !written.isDisjoint(with: tested) || (tested.contains("updated") && !written.isEmpty)
             if !nullifies {
-                error(item.position, "automation \(name) never nullifies its condition: an action must change a field the condition tests (\(tested.sorted().joined(separator: ", "))), or the rule would fire again at every re-arming", rule: "automation-nullify")
+                let what = tested.isEmpty ? "its condition tests only the time since creation, which no action can undo"
+                    : "no action changes a field its condition tests (\(tested.sorted().joined(separator: ", ")))"
+                error(item.position, "automation \(name) never nullifies its condition: \(what), so nothing stops it from firing again at every re-arming", rule: "automation-nullify")
             }
             result.append(Automation(name: name, condition: cond, actions: acts))
         }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TicketflowCore
+@testable import TicketflowWorkflow
+
+/// Golden-file and behaviour tests of the workflow checker.
+@Suite struct DiagnosticsTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    static let workflows = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("workflows").path
+
+    /// Loads a fixture with paths shown relative to the fixture directory, as `check` prints them.
+    func load(_ name: String) -> WorkflowLoader.Outcome {
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(Self.fixtures)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        return WorkflowLoader.load(path: name)
+    }
+
+    @Test func reportsAllFiveMistakesWithLinesAndColumns() throws {
+        let outcome = load("five-mistakes.yaml")
+        let expected = try String(contentsOfFile: Self.fixtures + "/five-mistakes.expected", encoding: .utf8)
+        #expect(outcome.workflow == nil)
+        #expect(outcome.errors.count == 5)
+        #expect(outcome.diagnostics.map(\.description).joined(separator: "\n") + "\n" == expected)
+    }
+
+    @Test func includedFilesAreMergedAndCheckedWithTheirOwnNames() {
+        let outcome = load("with-include.yaml")
+        #expect(outcome.errors.count == 1)
+        let error = outcome.errors.first
+        #expect(error?.file == "parts/rules.yaml")
+        #expect(error?.line == 5)
+        #expect(error?.rule == "template")
+        #expect(error?.message.contains("ticket.requester.nmae") == true)
+    }
+
+    @Test func includedSectionsAreAppended() throws {
+        let text = try String(contentsOfFile: Self.fixtures + "/with-include.yaml", encoding: .utf8)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-include-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("parts"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try text.write(to: dir.appendingPathComponent("main.yaml"), atomically: true, encoding: .utf8)
+        try "triggers:\n  - {name: second, on: ticket.created, then: [{add_tags: [two]}]}\n"
+            .write(to: dir.appendingPathComponent("parts/rules.yaml"), atomically: true, encoding: .utf8)
+        let outcome = WorkflowLoader.load(path: dir.appendingPathComponent("main.yaml").path)
+        let workflow = try #require(outcome.workflow, "\(outcome.diagnostics)")
+        #expect(workflow.triggers.map(\.name) == ["first", "second"])
+        #expect(workflow.label == "split@2")
+    }
+
+    @Test func includeCyclesAreReported() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-cycle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "workflow: a\nlines: [{name: L1, queue: q}]\ninclude: [b.yaml]\n".write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try "include: [a.yaml]\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        let outcome = WorkflowLoader.load(path: dir.appendingPathComponent("a.yaml").path)
+        #expect(outcome.errors.contains { $0.rule == "include" && $0.message.contains("cycle") })
+    }
+
+    @Test func warningsDoNotRejectTheWorkflow() {
+        let outcome = load("warnings.yaml")
+        #expect(outcome.workflow != nil)
+        #expect(Set(outcome.warnings.map(\.rule)) == ["unreachable-status", "unreachable-rule", "conflicting-triggers"])
+    }
+
+    @Test func automationsMustBeTimedAndNullifying() {
+        let outcome = load("endless-automation.yaml")
+        #expect(outcome.workflow == nil)
+        #expect(outcome.errors.map(\.rule) == ["automation-nullify", "automation-time"])
+    }
+
+    @Test func yamlSyntaxErrorsHavePositions() {
+        let outcome = WorkflowLoader.load(text: "workflow: x\nlines: [{name: L1, queue: q}\n", name: "bad.yaml")
+        #expect(outcome.errors.count == 1)
+        #expect(outcome.errors.first?.rule == "yaml")
+        #expect(outcome.errors.first?.line ?? 0 >= 2)
+    }
+
+    @Test func unknownPlaceholdersAndTimeZonesAreErrors() {
+        let text = """
+        workflow: x
+        lines: [{name: L1, queue: q}]
+        calendars: {office: {timezone: Mars/Olympus, hours: {mon-fri: "09:00-18:00"}}}
+        macros:
+          - {name: m, then: [{comment: {public: true, body: "Hi {{ticket.requester.nickname}}"}}]}
+        """
+        let outcome = WorkflowLoader.load(text: text)
+        #expect(outcome.errors.map(\.rule).sorted() == ["template", "timezone"])
+    }
+
+    @Test func everyExampleWorkflowIsClean() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.workflows).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 3)
+        for file in files {
+            let outcome = WorkflowLoader.load(path: Self.workflows + "/" + file)
+            #expect(outcome.diagnostics.isEmpty, "\(file): \(outcome.diagnostics)")
+        }
+    }
+}
