@@ -27,7 +27,7 @@ run: build
 ## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 	$(SWIFT) run -q ticketflow test workflows/tests
 
 bench:

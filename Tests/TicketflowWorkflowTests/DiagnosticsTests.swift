@@ -9,12 +9,14 @@ import TicketflowCore
     static let workflows = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("workflows").path
 
-    /// Loads a fixture with paths shown relative to the fixture directory, as `check` prints them.
+    /// Loads a fixture and shows paths relative to the fixture directory, as `check` run there prints them.
+    /// (No chdir: tests run in parallel and the working directory is process-wide.)
     func load(_ name: String) -> WorkflowLoader.Outcome {
-        let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(Self.fixtures)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-        return WorkflowLoader.load(path: name)
+        var outcome = WorkflowLoader.load(path: Self.fixtures + "/" + name)
+        for i in outcome.diagnostics.indices where outcome.diagnostics[i].file.hasPrefix(Self.fixtures + "/") {
+            outcome.diagnostics[i].file.removeFirst(Self.fixtures.count + 1)
+        }
+        return outcome
     }
 
     @Test func reportsAllFiveMistakesWithLinesAndColumns() throws {
