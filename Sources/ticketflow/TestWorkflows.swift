@@ -39,7 +39,7 @@ struct TestWorkflows: ParsableCommand {
             print("\(report.passed ? "PASS" : "FAIL") \(file): \(report.checks.count - bad)/\(report.checks.count) expectations")
             if report.passed { passed += 1 } else { failed += 1 }
         }
-        print("workflow tests: \(passed) passed, \(failed) failed")
+        print("workflow-tests: \(passed) passed, \(failed) failed")
         if failed > 0 || files.isEmpty { throw ExitCode(1) }
     }
 }

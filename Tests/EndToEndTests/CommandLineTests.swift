@@ -32,7 +32,7 @@ import TicketflowTesting
     @Test func workflowTestsPassAndAFailingExpectationFails() throws {
         let ok = try TestSupport.run(["test", "workflows/tests"])
         #expect(ok.status == 0, "\(ok.stdout)")
-        #expect(ok.stdout.contains("workflow tests: 3 passed, 0 failed"))
+        #expect(ok.stdout.contains("workflow-tests: 3 passed, 0 failed"))
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
