@@ -13,7 +13,7 @@ public struct Simulator {
         public var seed: UInt64
         public var start: Instant
         /// Mean time an agent needs for one piece of work on a ticket.
-        public var meanServiceMinutes: Double = 25
+        public var meanServiceMinutes: Double = 20
         /// Mean time a requester takes to answer a question.
         public var meanRequesterReplyHours: Double = 5
 
@@ -30,7 +30,7 @@ public struct Simulator {
     enum Happening: Comparable {
         case arrival
         case shift(agent: Int, online: Bool)
-        case agentWork(ticket: String)
+        case agentWork(ticket: String, agent: String)
         case requesterReply(ticket: String)
 
         static func < (a: Happening, b: Happening) -> Bool { a.order < b.order }
@@ -68,8 +68,9 @@ public struct Simulator {
         }
         var collector = ReportCollector(workflow: workflow)
 
-        // Agents: about 60% first line, 30% second, 10% third; shifts of 8h cover the day.
-        let lineShares = workflow.lines.count == 1 ? [1.0] : (workflow.lines.count == 2 ? [0.7, 0.3] : [0.6, 0.3] + Array(repeating: 0.1 / Double(workflow.lines.count - 2), count: workflow.lines.count - 2))
+        // Agents: about 75% first line, 20% second, 5% the lines above. Shifts of 8h follow the
+        // arrival curve: two in five start at 08:00, one at 12:00, one at 16:00, one at 00:00.
+        let lineShares = workflow.lines.count == 1 ? [1.0] : (workflow.lines.count == 2 ? [0.8, 0.2] : [0.75, 0.2] + Array(repeating: 0.05 / Double(workflow.lines.count - 2), count: workflow.lines.count - 2))
         let skillsPool = Array(Set(workflow.queues.values.filter { $0.routing == .skills }.map(\.name))).sorted().isEmpty ? [] : ["billing", "network", "hardware"]
         var agentIDs: [String] = []
         for i in 0..<options.agents {
@@ -79,8 +80,8 @@ public struct Simulator {
             for (index, share) in lineShares.enumerated() { acc += share; if position < acc { lineIndex = index; break } ; lineIndex = index }
             let id = String(format: "agent%03d", i + 1)
             agentIDs.append(id)
-            node.upsert(Agent(id: id, name: id, line: workflow.lines[lineIndex].name, skills: skillsPool, capacity: 6, presence: .offline))
-            let shiftStartHour = Int64([0, 8, 16][i % 3])
+            node.upsert(Agent(id: id, name: id, line: workflow.lines[lineIndex].name, skills: skillsPool, capacity: 8, presence: .offline))
+            let shiftStartHour = Int64([8, 16, 12, 0, 8][i % 5])
             var day: Int64 = 0
             while day < Int64(options.days) {
                 let on = options.start + .days(day) + .hours(shiftStartHour)
@@ -111,13 +112,19 @@ public struct Simulator {
         let channelWeights = [0.45, 0.2, 0.15, 0.1, 0.05, 0.05]
         let priorityWeights = [0.2, 0.55, 0.18, 0.07]
 
+        // Tickets each agent holds, so a shift ends with a handover instead of a scan.
+        var held: [String: Set<String>] = [:]
+        var holder: [String: String] = [:]
         func handle(_ events: [Event], at now: Instant) {
             collector.observe(events)
             for event in events {
-                if case .assigned(let agent?) = event.change {
+                guard case .assigned(let agent) = event.change else { continue }
+                if let previous = holder[event.ticket] { held[previous]?.remove(event.ticket) }
+                holder[event.ticket] = agent
+                if let agent {
+                    held[agent, default: []].insert(event.ticket)
                     let mean = options.meanServiceMinutes * 60_000
-                    schedule(now + TimeSpan(millis: Int64(rng.exponential(mean: mean)) + 60_000), .agentWork(ticket: event.ticket))
-                    _ = agent
+                    schedule(now + TimeSpan(millis: Int64(rng.exponential(mean: mean)) + 60_000), .agentWork(ticket: event.ticket, agent: agent))
                 }
             }
         }
@@ -150,14 +157,18 @@ public struct Simulator {
                 scheduleNextArrival()
                 if created % 10_000 == 0 { progress?(created, Int(Double(options.days * options.ticketsPerDay))) }
             case let .shift(index, online):
-                if case .success(let events) = node.setPresence(agentIDs[index], online ? .online : .offline) { handle(events, at: now) }
-            case .agentWork(let ticketID):
-                guard let ticket = node.center.tickets[ticketID], let agentID = ticket.assignee,
-                      !ticket.isSolved(in: workflow) else { break }
-                guard node.center.agents[agentID]?.presence == .online else {
-                    schedule(now + .hours(1), .agentWork(ticket: ticketID))  // back after the agent's break
-                    break
+                let agentID = agentIDs[index]
+                if case .success(let events) = node.setPresence(agentID, online ? .online : .offline) { handle(events, at: now) }
+                if !online {
+                    // Shift handover: unsolved tickets go back to their queue for the next shift.
+                    for ticketID in (held[agentID] ?? []).sorted() {
+                        guard let t = node.center.tickets[ticketID], !t.isSolved(in: workflow) else { continue }
+                        handle(node.execute(.assign(ticket: ticketID, agent: nil, by: Cause(.agent, agentID))).events, at: now)
+                    }
                 }
+            case let .agentWork(ticketID, agentID):
+                guard let ticket = node.center.tickets[ticketID], ticket.assignee == agentID,
+                      !ticket.isSolved(in: workflow), node.center.agents[agentID]?.presence == .online else { break }
                 handle(node.execute(.comment(ticket: ticketID, author: .agent, authorName: agentID, isPublic: true, body: "Working on it")).events, at: now)
                 let roll = rng.unit()
                 let canEscalate = ticket.line + 1 < workflow.lines.count
@@ -173,7 +184,7 @@ public struct Simulator {
                     handle(result.events, at: now)
                     if case .failure = result, let open = workflow.statuses.first(where: { workflow.allows(from: ticket.status, to: $0) && $0 != ticket.status }) {
                         handle(node.execute(.setStatus(ticket: ticketID, status: open, by: Cause(.agent, agentID))).events, at: now)
-                        schedule(now + .minutes(5), .agentWork(ticket: ticketID))
+                        schedule(now + .minutes(5), .agentWork(ticket: ticketID, agent: agentID))
                     }
                 }
             case .requesterReply(let ticketID):
@@ -182,7 +193,7 @@ public struct Simulator {
                 if let after = node.center.tickets[ticketID], after.assignee != nil, after.status == "pending", workflow.allows(from: "pending", to: "open") {
                     handle(node.execute(.setStatus(ticket: ticketID, status: "open", by: Cause(.requester, ticket.requester.name))).events, at: now)
                 }
-                if node.center.tickets[ticketID]?.assignee != nil { schedule(now + .minutes(10), .agentWork(ticket: ticketID)) }
+                if let agent = node.center.tickets[ticketID]?.assignee { schedule(now + .minutes(10), .agentWork(ticket: ticketID, agent: agent)) }
             }
         }
         node.advance(to: end)

@@ -10,7 +10,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Workflow file.") var workflow: String
     @Option(help: "Days to simulate.") var days = 30
     @Option(name: .customLong("tickets-per-day"), help: "Mean tickets created per day.") var ticketsPerDay = 2000
-    @Option(help: "Number of agents (spread over the lines, on three 8-hour shifts).") var agents = 40
+    @Option(help: "Number of agents (spread over the lines, on 8-hour shifts that follow the arrival curve).") var agents = 40
     @Option(help: "Random seed; the same seed gives the same result.") var seed: UInt64 = 1
     @Flag(help: "Print the report as JSON.") var json = false
 
