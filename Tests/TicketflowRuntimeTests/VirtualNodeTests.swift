@@ -22,7 +22,7 @@ import TicketflowWorkflow
         let workflow = try #require(WorkflowLoader.load(text: Self.workflowText).workflow)
         let t0 = Instant(iso8601: "2027-01-04T09:00:00Z")!
         var node = VirtualNode(workflow: workflow, start: t0)
-        try node.execute(.create(NewTicket(id: "T1", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
+        _ = try node.execute(.create(NewTicket(id: "T1", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
         let events = node.advance(to: t0 + .hours(2))
         let warned = try #require(events.first { $0.change == .slaWarned(key: "p/first_reply") })
         let breached = try #require(events.first { $0.change == .slaBreached(key: "p/first_reply") })
@@ -42,9 +42,9 @@ import TicketflowWorkflow
             .replacingOccurrences(of: "first_reply: 1h", with: "first_reply: 3h")).workflow)
         let t0 = Instant(iso8601: "2027-01-04T09:00:00Z")!
         var node = VirtualNode(workflow: v1, start: t0)
-        try node.execute(.create(NewTicket(id: "T1", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
+        _ = try node.execute(.create(NewTicket(id: "T1", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
         node.replaceWorkflow(v2)
-        try node.execute(.create(NewTicket(id: "T2", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
+        _ = try node.execute(.create(NewTicket(id: "T2", subject: "s", requester: Requester(name: "n", email: "e@x")))).get()
         #expect(node.center.tickets["T1"]?.workflowVersion == "vn@3")
         #expect(node.center.tickets["T2"]?.slaClocks["p/first_reply"]?.due == t0 + .hours(3))
         #expect(node.center.tickets["T2"]?.workflowVersion == "vn@4")
