@@ -1,17 +1,17 @@
 import TicketflowCore
 
-/// The engine running in real (or virtual) time: one actor owns a support center's state,
-/// decides commands at the clock's `now`, mirrors timers into a `TimerQueue`, and fires
-/// them when due by sending `timerFired` commands through the normal path.
+/// The engine running in real (or virtual) time: one actor owns a support center and
+/// decides commands at the clock's `now`. It is a `VirtualNode` whose time is read from an
+/// injected clock, plus a timer loop that fires due timers by sending `timerFired`
+/// commands through the normal path.
 ///
 /// A single writer per node (per partition, once clustered) keeps decisions ordered and
 /// makes group commit natural; see docs/architecture.md for why tickets are not each an
 /// actor of their own yet.
 public actor CenterActor {
-    private var center: SupportCenter
-    private var timers = TimerQueue()
+    private var node: VirtualNode
     private let clock: any Clock
-    /// Called with each decision's events after it is applied (the outbox and journal hook).
+    /// Called with each decision's events after they are applied (the outbox and journal hook).
     private let sink: @Sendable ([Event]) -> Void
     private var sleeper: Task<Void, Never>?
     private var sleepingUntil: Instant?
@@ -21,45 +21,36 @@ public actor CenterActor {
     public static let maximumSleep = TimeSpan.seconds(1)
 
     public init(workflow: Workflow, clock: any Clock, sink: @escaping @Sendable ([Event]) -> Void = { _ in }) {
-        self.center = SupportCenter(workflow: workflow)
+        self.node = VirtualNode(workflow: workflow, start: clock.now(), keepsHistory: false)
         self.clock = clock
         self.sink = sink
     }
 
-    /// Decides and applies a command now.
+    /// Decides and applies a command now (after firing any timer already due).
     public func execute(_ command: Command) -> Result<[Event], Rejection> {
-        let result = center.execute(command, at: clock.now())
-        if case .success(let events) = result { absorb(events) }
-        return result
+        fireDueTimers()
+        return settled(node.execute(command))
     }
 
     public func upsert(_ agent: Agent) -> Result<[Event], Rejection> {
-        let result = center.upsert(agent, at: clock.now())
-        if case .success(let events) = result { absorb(events) }
-        return result
+        fireDueTimers()
+        return settled(node.upsert(agent))
     }
 
     public func setPresence(_ agent: String, _ presence: Presence) -> Result<[Event], Rejection> {
-        let result = center.setPresence(agent, presence, at: clock.now())
-        if case .success(let events) = result { absorb(events) }
-        return result
+        fireDueTimers()
+        return settled(node.setPresence(agent, presence))
     }
 
-    public func ticket(_ id: String) -> Ticket? { center.tickets[id] }
+    public func ticket(_ id: String) -> Ticket? { node.center.tickets[id] }
 
-    public var pendingTimers: Int { timers.count }
+    public var pendingTimers: Int { node.timers.count }
 
     /// Fires every timer due at the clock's `now`; tests on a virtual clock call this after advancing it.
     @discardableResult
     public func fireDueTimers() -> [Event] {
-        var fired: [Event] = []
-        let now = clock.now()
-        while let due = timers.popDue(at: now) {
-            if case .success(let events) = center.execute(.timerFired(ticket: due.ticket, timer: due.timer), at: now) {
-                absorb(events)
-                fired += events
-            }
-        }
+        let fired = node.advance(to: clock.now())
+        if !fired.isEmpty { sink(fired) }
         return fired
     }
 
@@ -70,7 +61,7 @@ public actor CenterActor {
             fireDueTimers()
             let now = clock.now()
             var wait = Self.maximumSleep.millis
-            if let next = timers.nextDue() { wait = max(0, min(wait, next.millis - now.millis)) }
+            if let next = node.nextTimerDue() { wait = max(0, min(wait, next.millis - now.millis)) }
             let delay = wait
             let task = Task.detached { _ = try? await Task.sleep(for: .milliseconds(delay)) }
             sleeper = task
@@ -81,18 +72,11 @@ public actor CenterActor {
         }
     }
 
-    private func absorb(_ events: [Event]) {
-        for event in events {
-            switch event.change {
-            case let .timerSet(id, entry):
-                timers.schedule(ticket: event.ticket, timer: id, at: entry.due)
-                if let until = sleepingUntil, entry.due < until { sleeper?.cancel() }
-            case .timerCleared(let id):
-                timers.cancel(ticket: event.ticket, timer: id)
-            default:
-                break
-            }
-        }
+    /// Hands accepted events to the sink and wakes the timer loop if a timer is now due sooner.
+    private func settled(_ result: Result<[Event], Rejection>) -> Result<[Event], Rejection> {
+        guard case .success(let events) = result else { return result }
         sink(events)
+        if let until = sleepingUntil, let next = node.nextTimerDue(), next < until { sleeper?.cancel() }
+        return result
     }
 }

@@ -8,14 +8,15 @@ public struct VirtualNode: Sendable {
     public private(set) var timers = TimerQueue()
     public private(set) var outbox: [Notification] = []
     public private(set) var now: Instant
-    /// Every event so far, in order, when `keepsJournal` is set (tests read it; simulations skip it).
+    /// Every event so far, in order, and every notification, when `keepsHistory` is set
+    /// (tests read them; simulations and `CenterActor`, which hand events on, do not keep them).
     public private(set) var journal: [Event] = []
-    public var keepsJournal: Bool
+    public var keepsHistory: Bool
 
-    public init(workflow: Workflow, start: Instant, keepsJournal: Bool = true) {
+    public init(workflow: Workflow, start: Instant, keepsHistory: Bool = true) {
         self.center = SupportCenter(workflow: workflow)
         self.now = start
-        self.keepsJournal = keepsJournal
+        self.keepsHistory = keepsHistory
     }
 
     /// Runs a command at the current virtual instant.
@@ -67,10 +68,10 @@ public struct VirtualNode: Sendable {
             switch event.change {
             case let .timerSet(id, entry): timers.schedule(ticket: event.ticket, timer: id, at: entry.due)
             case .timerCleared(let id): timers.cancel(ticket: event.ticket, timer: id)
-            case .notified(let n): outbox.append(n)
+            case .notified(let n): if keepsHistory { outbox.append(n) }
             default: break
             }
         }
-        if keepsJournal { journal += events }
+        if keepsHistory { journal += events }
     }
 }

@@ -58,7 +58,7 @@ public struct Simulator {
 
     public func run(progress: ((Int, Int) -> Void)? = nil) -> SimulationReport {
         var rng = SplitMix64(seed: options.seed)
-        var node = VirtualNode(workflow: workflow, start: options.start, keepsJournal: false)
+        var node = VirtualNode(workflow: workflow, start: options.start, keepsHistory: false)
         let end = options.start + .days(Int64(options.days))
         var queue = Heap<Scheduled>()
         var sequence = 0
