@@ -42,11 +42,37 @@ public struct SupportCenter: Sendable {
                                       channel: .web, priority: .normal, status: "", createdAt: event.at)
         ticket.apply(event)
         tickets[event.ticket] = ticket
-        if let before, before.assignee != ticket.assignee || before.status != ticket.status {
-            if let agent = countedAgent(before) { load[agent, default: 0] -= 1 }
+        account(from: before, to: ticket)
+    }
+
+    /// Puts back a ticket recovered from storage (a restart, or a passivated ticket coming
+    /// back), with its agent load and queue place. Routing is left to `dispatch`.
+    public mutating func restore(_ ticket: Ticket) {
+        let before = tickets[ticket.id]
+        tickets[ticket.id] = ticket
+        account(from: before, to: ticket)
+    }
+
+    /// Puts back an agent recovered from storage, without routing.
+    public mutating func restore(agent: Agent) { agents[agent.id] = agent }
+
+    /// Drops a solved ticket from memory (its state is in storage). Open tickets stay:
+    /// routing needs them for queues and agent load. Returns whether it was dropped.
+    @discardableResult
+    public mutating func passivate(_ id: String) -> Bool {
+        guard let ticket = tickets[id], ticket.isSolved(in: workflow) else { return false }
+        tickets[id] = nil
+        return true
+    }
+
+    /// Assigns waiting tickets to agents who can take them now (after a restore, say).
+    public mutating func dispatchWaiting(at now: Instant) -> [Event] { dispatch(at: now) }
+
+    /// Keeps agent load and queue contents in step with one ticket's change.
+    private mutating func account(from before: Ticket?, to ticket: Ticket) {
+        if before?.assignee != ticket.assignee || before?.status != ticket.status || before == nil {
+            if let before, let agent = countedAgent(before) { load[agent, default: 0] -= 1 }
             if let agent = countedAgent(ticket) { load[agent, default: 0] += 1 }
-        } else if before == nil, let agent = countedAgent(ticket) {
-            load[agent, default: 0] += 1
         }
         let wasWaiting = before.flatMap(waitingQueue)
         let nowWaiting = waitingQueue(ticket)

@@ -12,6 +12,8 @@ public struct VirtualNode: Sendable {
     /// (tests read them; simulations and `CenterActor`, which hand events on, do not keep them).
     public private(set) var journal: [Event] = []
     public var keepsHistory: Bool
+    /// Brings a ticket that is not in memory (passivated) back from storage; nil when there is none.
+    public var loader: (@Sendable (String) -> Ticket?)?
 
     public init(workflow: Workflow, start: Instant, keepsHistory: Bool = true) {
         self.center = SupportCenter(workflow: workflow)
@@ -22,6 +24,7 @@ public struct VirtualNode: Sendable {
     /// Runs a command at the current virtual instant.
     @discardableResult
     public mutating func execute(_ command: Command) -> Result<[Event], Rejection> {
+        activate(command.ticketID)
         let result = center.execute(command, at: now)
         if case .success(let events) = result { absorb(events) }
         return result
@@ -51,6 +54,7 @@ public struct VirtualNode: Sendable {
         while let next = timers.nextDue(), next <= instant {
             now = max(now, next)
             guard let due = timers.popDue(at: now) else { break }
+            activate(due.ticket)
             if case .success(let events) = center.execute(.timerFired(ticket: due.ticket, timer: due.timer), at: now) {
                 absorb(events)
                 caused += events
@@ -58,6 +62,31 @@ public struct VirtualNode: Sendable {
         }
         now = max(now, instant)
         return caused
+    }
+
+    /// Restores a ticket from storage: its state, queue place, agent load and timers.
+    public mutating func restore(_ ticket: Ticket) {
+        center.restore(ticket)
+        for (id, entry) in ticket.timers { timers.schedule(ticket: ticket.id, timer: id, at: entry.due) }
+    }
+
+    public mutating func restore(agent: Agent) { center.restore(agent: agent) }
+
+    /// Drops a solved ticket from memory; its timers stay scheduled and bring it back when due.
+    @discardableResult
+    public mutating func passivate(_ id: String) -> Bool { center.passivate(id) }
+
+    /// Routes waiting tickets now (after a restore).
+    @discardableResult
+    public mutating func dispatchWaiting() -> [Event] {
+        let events = center.dispatchWaiting(at: now)
+        absorb(events)
+        return events
+    }
+
+    private mutating func activate(_ id: String) {
+        guard center.tickets[id] == nil, let loader, let ticket = loader(id) else { return }
+        center.restore(ticket)
     }
 
     /// The earliest pending timer, for event loops that interleave their own events.

@@ -1,0 +1,335 @@
+import Foundation
+import Logging
+import TicketflowCore
+import TicketflowRuntime
+import TicketflowWorkflow
+
+/// What a node reports as it works, for metrics. Implementations must be cheap and thread-safe.
+public protocol NodeObserver: Sendable {
+    func accepted(_ events: [Event])
+    func rejected(_ code: String)
+    func committed(batchEvents: Int, seconds: Double)
+}
+
+/// Why a request to the node failed.
+public enum NodeError: Error, Sendable {
+    case rejected(Rejection)
+    case notFound(String)
+    case invalidWorkflow([Diagnostic])
+    /// The node cannot accept work (a commit failed, or it is shutting down).
+    case unavailable(String)
+}
+
+/// The engine made durable: decisions happen in memory on one actor, their events are
+/// written to SQLite by group commit, and a request is answered only after its commit.
+///
+/// While one batch is being written, new commands are decided and collected into the next
+/// batch (the actor is re-entrant at the commit's `await`), so throughput is bounded by
+/// the rows per second SQLite can take, not by fsyncs per second. If a commit fails the
+/// node stops taking work: memory is ahead of disk, and a restart from disk is the only
+/// safe state.
+public actor DurableCenter {
+    public let store: Store
+    private let clock: any Clock
+    private let logger: Logger
+    private let observer: (any NodeObserver)?
+    private var node: VirtualNode
+    private var workflowSource: String
+    private var idempotency: [String: String]
+    private var lastNumber: Int64
+    private var batch = CommitBatch()
+    private var batchNumber = 1
+    private var committedNumber = 0
+    private var committing = false
+    private var waiters: [Int: [CheckedContinuation<Void, any Error>]] = [:]
+    private var failure: String?
+    private var lastTouched: [String: Instant] = [:]
+    private var sleeper: Task<Void, Never>?
+    private var sleepingUntil: Instant?
+    /// Solved tickets idle this long are dropped from memory (their state is in SQLite).
+    public var passivateAfter = TimeSpan.minutes(10)
+
+    /// What a restart found and did, for the log and for tests.
+    public struct StartReport: Sendable {
+        public var tickets: Int
+        public var agents: Int
+        public var workflow: String
+        public var workflowOrigin: String
+        public var overdueTimersFired: Int
+        public var seconds: Double
+    }
+
+    /// Opens (or creates) a node on a store. The workflow last put over the API wins over
+    /// `defaultWorkflow`, so a crash never silently reverts a replaced workflow.
+    public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: String), clock: any Clock,
+                logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil) throws {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.observer = observer
+        let recovered = try store.recover()
+        var workflow = defaultWorkflow.workflow
+        var source = defaultWorkflow.source
+        var activation: WorkflowActivation?
+        if let stored = recovered.workflow, stored.origin == "api" {
+            guard let kept = WorkflowLoader.load(text: stored.source, name: "stored-workflow.yaml").workflow else {
+                throw Store.StoreError.corrupt("the stored workflow \(stored.label) no longer compiles")
+            }
+            workflow = kept
+            source = stored.source
+            logger.notice("keeping workflow \(stored.label) replaced over the API at \(stored.at); \(defaultWorkflow.origin) is not used")
+        } else if recovered.workflow?.source != source {
+            activation = WorkflowActivation(label: workflow.label, source: source, origin: defaultWorkflow.origin, at: clock.now())
+        }
+        self.workflowSource = source
+        self.idempotency = recovered.idempotencyKeys
+        self.lastNumber = recovered.lastTicketNumber
+        var node = VirtualNode(workflow: workflow, start: clock.now(), keepsHistory: false)
+        node.loader = { id in try? store.ticket(id) }
+        for agent in recovered.agents { node.restore(agent: agent) }
+        for ticket in recovered.tickets where !ticket.isSolved(in: workflow) || !ticket.timers.isEmpty {
+            node.restore(ticket)
+        }
+        self.node = node
+        if let activation { batch.workflow = activation }
+        logger.info("recovered \(recovered.tickets.count) tickets, \(recovered.agents.count) agents, \(recovered.events) journal events")
+    }
+
+    /// Fires timers that fell due while the node was down (once each, recording how late),
+    /// routes waiting tickets, and commits — call once after `init`, before serving.
+    public func start() async throws -> Int {
+        let fired = node.advance(to: clock.now())
+        let routed = node.dispatchWaiting()
+        enqueue(fired + routed)
+        try await commitPending()
+        return fired.filter { if case .timerFired = $0.change { return true } else { return false } }.count
+    }
+
+    public var workflow: Workflow { node.center.workflow }
+    public var workflowText: String { workflowSource }
+
+    // MARK: Commands
+
+    /// Creates a ticket. With an idempotency key seen before, returns the ticket it created.
+    public func create(_ draft: NewTicket, idempotencyKey: String?) async throws -> (ticket: Ticket, replayed: Bool) {
+        try checkAvailable()
+        if let key = idempotencyKey, let existing = idempotency[key] {
+            // The ticket may sit in the batch being filled or in the one being written.
+            try await commitPending()
+            guard let ticket = try ticket(existing) else { throw NodeError.notFound(existing) }
+            return (ticket, true)
+        }
+        var new = draft
+        new.id = String(lastNumber + 1)
+        _ = try decide(.create(new))
+        lastNumber += 1
+        if let key = idempotencyKey {
+            idempotency[key] = new.id
+            batch.idempotencyKeys[key] = new.id
+        }
+        try await commitPending()
+        guard let ticket = node.center.tickets[new.id] ?? (try? store.ticket(new.id)) else { throw NodeError.notFound(new.id) }
+        return (ticket, false)
+    }
+
+    /// Runs a command on an existing ticket; returns the ticket after it, once committed.
+    public func execute(_ command: Command) async throws -> Ticket {
+        try checkAvailable()
+        _ = try decide(command)
+        try await commitPending()
+        guard let ticket = try ticket(command.ticketID) else { throw NodeError.notFound(command.ticketID) }
+        return ticket
+    }
+
+    public func upsert(_ agent: Agent) async throws {
+        try checkAvailable()
+        fireDue()
+        switch node.upsert(agent) {
+        case .failure(let r): observer?.rejected(r.code); throw NodeError.rejected(r)
+        case .success(let events):
+            batch.agents[agent.id] = agent
+            enqueue(events)
+        }
+        try await commitPending()
+    }
+
+    public func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent {
+        try checkAvailable()
+        fireDue()
+        switch node.setPresence(agentID, presence) {
+        case .failure(let r): observer?.rejected(r.code); throw NodeError.rejected(r)
+        case .success(let events):
+            batch.agents[agentID] = node.center.agents[agentID]
+            enqueue(events)
+        }
+        try await commitPending()
+        return node.center.agents[agentID]!
+    }
+
+    /// Replaces the workflow: checked first; a bad one changes nothing and returns every diagnostic.
+    public func replaceWorkflow(source: String) async throws -> (workflow: Workflow, warnings: [Diagnostic]) {
+        try checkAvailable()
+        let outcome = WorkflowLoader.load(text: source, name: "workflow.yaml")
+        guard let workflow = outcome.workflow else { throw NodeError.invalidWorkflow(outcome.diagnostics) }
+        fireDue()
+        node.replaceWorkflow(workflow)
+        workflowSource = source
+        batch.workflow = WorkflowActivation(label: workflow.label, source: source, origin: "api", at: clock.now())
+        try await commitPending()
+        logger.notice("workflow replaced over the API: now \(workflow.label)")
+        return (workflow, outcome.warnings)
+    }
+
+    // MARK: Reads
+
+    /// A ticket as the node knows it (from memory, or its snapshot when passivated).
+    public func ticket(_ id: String) throws -> Ticket? {
+        if let t = node.center.tickets[id] { return t }
+        return try store.ticket(id)
+    }
+
+    public func agents() -> [Agent] { node.center.agents.values.sorted { $0.id < $1.id } }
+    public func agent(_ id: String) -> Agent? { node.center.agents[id] }
+    public func load(of agent: String) -> Int { node.center.load[agent] ?? 0 }
+    public func openTickets(of agent: String) -> [Ticket] { node.center.openTickets(of: agent) }
+
+    /// Waiting tickets per queue, in the order they will be assigned, with their waiting times.
+    public func queueContents(_ queue: String) -> [(ticket: Ticket, waiting: TimeSpan)] {
+        let now = clock.now()
+        let ids = (node.center.waiting[queue] ?? []).reversed().flatMap { $0 }
+        return ids.compactMap { node.center.tickets[$0] }.map { ($0, now - $0.updatedAt) }
+    }
+
+    public var activeTickets: Int { node.center.tickets.count }
+    public var pendingTimers: Int { node.timers.count }
+    public var isHealthy: Bool { failure == nil }
+
+    // MARK: Timers and passivation
+
+    /// Fires due timers on the real clock until cancelled; passivates idle solved tickets.
+    public func runTimers() async {
+        var lastSweep = clock.now()
+        while !Task.isCancelled && failure == nil {
+            fireDue()
+            kickCommit()
+            let now = clock.now()
+            if now - lastSweep >= .seconds(10) { passivateIdle(now: now); lastSweep = now }
+            var wait = TimeSpan.seconds(1).millis
+            if let next = node.nextTimerDue() { wait = max(0, min(wait, next.millis - now.millis)) }
+            let delay = wait
+            let task = Task.detached { _ = try? await Task.sleep(for: .milliseconds(delay)) }
+            sleeper = task
+            sleepingUntil = now + TimeSpan(millis: wait)
+            await task.value
+            sleeper = nil
+            sleepingUntil = nil
+        }
+    }
+
+    /// Waits for every decided command to be committed (graceful shutdown).
+    public func flush() async throws { try await commitPending() }
+
+    /// Passivates idle solved tickets now (the timer loop does this every ten seconds).
+    public func passivateNow() { passivateIdle(now: clock.now()) }
+
+    private func passivateIdle(now: Instant) {
+        let idle = lastTouched.filter { now - $0.value >= passivateAfter }.map(\.key)
+        for id in idle where batch.tickets[id] == nil {
+            if node.passivate(id) { lastTouched[id] = nil } else if node.center.tickets[id] == nil { lastTouched[id] = nil }
+        }
+    }
+
+    // MARK: Decide and commit
+
+    private func checkAvailable() throws {
+        if let failure { throw NodeError.unavailable(failure) }
+    }
+
+    private func fireDue() {
+        let fired = node.advance(to: clock.now())
+        if !fired.isEmpty { enqueue(fired) }
+    }
+
+    private func decide(_ command: Command) throws -> [Event] {
+        fireDue()
+        switch node.execute(command) {
+        case .failure(let r):
+            observer?.rejected(r.code)
+            throw r.code == "unknown_ticket" ? NodeError.notFound(command.ticketID) : NodeError.rejected(r)
+        case .success(let events):
+            enqueue(events)
+            return events
+        }
+    }
+
+    private func enqueue(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        observer?.accepted(events)
+        batch.events += events
+        let now = clock.now()
+        for event in events {
+            if let t = node.center.tickets[event.ticket] {
+                batch.tickets[event.ticket] = t
+                batch.ticketNumbers[event.ticket] = Int64(event.ticket) ?? 0
+                lastTouched[event.ticket] = now
+            }
+        }
+        if let until = sleepingUntil, let next = node.nextTimerDue(), next < until { sleeper?.cancel() }
+    }
+
+    private func kickCommit() {
+        guard !committing, !batch.isEmpty, failure == nil else { return }
+        committing = true
+        Task { await self.commitLoop() }
+    }
+
+    private func commitLoop() async {
+        while !batch.isEmpty {
+            let current = batch
+            batch = CommitBatch()
+            let number = batchNumber
+            batchNumber += 1
+            let started = ContinuousClock.now
+            do {
+                try await store.commit(current)
+            } catch {
+                failure = "commit failed: \(error)"
+                logger.critical("commit failed; the node stops taking work and must be restarted: \(error)")
+                for (_, list) in waiters { for w in list { w.resume(throwing: NodeError.unavailable(failure!)) } }
+                waiters = [:]
+                committing = false
+                return
+            }
+            let elapsed = ContinuousClock.now - started
+            observer?.committed(batchEvents: current.events.count,
+                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            committedNumber = number
+            for n in waiters.keys.sorted() where n <= number {
+                for w in waiters[n]! { w.resume() }
+                waiters[n] = nil
+            }
+        }
+        committing = false
+    }
+
+    /// Returns once everything decided so far is committed: the batch being filled and the
+    /// one being written, if any.
+    private func commitPending() async throws {
+        if let failure { throw NodeError.unavailable(failure) }
+        if batch.isEmpty {
+            try await waitCommitted(batchNumber - 1)
+        } else {
+            let n = batchNumber
+            kickCommit()
+            try await waitCommitted(n)
+        }
+    }
+
+    private func waitCommitted(_ number: Int) async throws {
+        if committedNumber >= number { return }
+        if let failure { throw NodeError.unavailable(failure) }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            waiters[number, default: []].append(c)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import TicketflowCore
+
+/// A filter for listing tickets; every field is optional.
+public struct TicketFilter: Sendable {
+    public var status: String?
+    public var line: Int?
+    public var queue: String?
+    public var assignee: String?
+    public var priority: Priority?
+    /// `at_risk`: a running SLA clock due within `riskWindow`; `breached`: a breached clock still open.
+    public var sla: String?
+    public var riskWindow: TimeSpan = .hours(1)
+    public var limit: Int = 50
+    /// Tickets after this number (keyset paging: stable while tickets are added).
+    public var after: Int64 = 0
+
+    public init() {}
+}
+
+/// A notification waiting for delivery.
+public struct OutboxItem: Sendable, Equatable {
+    public var id: String
+    public var ticket: String
+    public var recipient: String
+    public var template: String
+    public var body: String
+    public var attempts: Int
+}
+
+extension Store {
+    /// Lists ticket snapshots matching a filter, oldest first, at most `limit`.
+    /// Returns the tickets and their numbers (the last number is the next page's `after`).
+    public func tickets(matching f: TicketFilter, now: Instant) throws -> [(number: Int64, ticket: Ticket)] {
+        var clauses = ["number > ?"]
+        var args: [(any DatabaseValueConvertible)?] = [f.after]
+        if let v = f.status { clauses.append("status = ?"); args.append(v) }
+        if let v = f.line { clauses.append("line = ?"); args.append(String(v)) }
+        if let v = f.queue { clauses.append("queue = ?"); args.append(v) }
+        if let v = f.assignee { clauses.append("assignee = ?"); args.append(v) }
+        if let v = f.priority { clauses.append("priority = ?"); args.append(v.rawValue) }
+        switch f.sla {
+        case "at_risk": clauses.append("sla_due IS NOT NULL AND sla_due <= ?"); args.append((now + f.riskWindow).millis)
+        case "breached": clauses.append("sla_breached = 1")
+        default: break
+        }
+        let sql = "SELECT number, body FROM ticket WHERE \(clauses.joined(separator: " AND ")) ORDER BY number LIMIT ?"
+        args.append(f.limit)
+        let arguments = StatementArguments(args)
+        return try pool.read { db in
+            let decoder = JSONDecoder()
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let data: Data = row["body"]
+                return (row["number"], try decoder.decode(Ticket.self, from: data))
+            }
+        }
+    }
+
+    /// Ticket counts by status and by line, for metrics and the dashboard.
+    public func ticketCounts() throws -> (byStatus: [String: Int], byLine: [String: Int]) {
+        try pool.read { db in
+            var status: [String: Int] = [:], line: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM ticket GROUP BY status") { status[row["status"]] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT line, COUNT(*) AS n FROM ticket GROUP BY line") { line[row["line"]] = row["n"] }
+            return (status, line)
+        }
+    }
+
+    /// Notifications due for a delivery attempt at `now`, oldest first.
+    public func outboxDue(at now: Instant, limit: Int) throws -> [OutboxItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, ticket, recipient, template, body, attempts FROM outbox
+                WHERE delivered IS NULL AND next_attempt <= ? ORDER BY created, id LIMIT ?
+                """, arguments: [now.millis, limit]).map {
+                OutboxItem(id: $0["id"], ticket: $0["ticket"], recipient: $0["recipient"], template: $0["template"],
+                           body: $0["body"], attempts: $0["attempts"])
+            }
+        }
+    }
+
+    public func markDelivered(_ id: String, at now: Instant) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET delivered = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", arguments: [now.millis, id])
+        }
+    }
+
+    public func markFailed(_ id: String, error: String, retryAt: Instant) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+                           arguments: [retryAt.millis, String(error.prefix(500)), id])
+        }
+    }
+
+    /// Counts of undelivered and delivered notifications.
+    public func outboxCounts() throws -> (pending: Int, delivered: Int) {
+        try pool.read { db in
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered IS NULL") ?? 0
+            let delivered = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered IS NOT NULL") ?? 0
+            return (pending, delivered)
+        }
+    }
+
+    /// The number of pending timers in the timer index.
+    public func timerCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer") ?? 0 }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import TicketflowCore
+import TicketflowRuntime
+import TicketflowWorkflow
+@testable import TicketflowStorage
+
+@Suite(.timeLimit(.minutes(1))) struct DurableCenterTests {
+    static let source = """
+    workflow: durable
+    version: 1
+    statuses: [new, open, solved, closed]
+    lines: [{name: L1, queue: q1}, {name: L2, queue: q2}]
+    sla:
+      - {name: p, calendar: 24x7, targets: {first_reply: 1h}, on_breach: [{escalate: next_line}]}
+    automations:
+      - {name: close, if: {since: {solved: 1d}}, then: [{set: {status: closed}}]}
+    """
+
+    func temporaryStore() throws -> (Store, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return (try Store(path: dir + "/ticketflow.sqlite"), dir)
+    }
+
+    func open(_ store: Store, clock: VirtualClock) throws -> DurableCenter {
+        let workflow = try #require(WorkflowLoader.load(text: Self.source).workflow)
+        return try DurableCenter(store: store, defaultWorkflow: (workflow, Self.source, "file:test.yaml"), clock: clock)
+    }
+
+    func draft() -> NewTicket {
+        NewTicket(id: "", subject: "Printer", requester: Requester(name: "Ann", email: "ann@example.com"))
+    }
+
+    @Test func fullDurabilityIsInForce() throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(store.durability == .full)
+    }
+
+    @Test func restartRecoversTicketsAgentsAndTimersAndFiresOverdueTimersOnce() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t0 = Instant(iso8601: "2027-01-04T09:00:00Z")!
+        let clock = VirtualClock(start: t0)
+        let first = try open(store, clock: clock)
+        _ = try await first.start()
+        try await first.upsert(Agent(id: "bob", name: "Bob", line: "L2", presence: .online))
+        let (t1, replayed) = try await first.create(draft(), idempotencyKey: "k1")
+        #expect(!replayed && t1.id == "1")
+        let (again, replayedAgain) = try await first.create(draft(), idempotencyKey: "k1")
+        #expect(replayedAgain && again.id == "1")
+        _ = try await first.create(draft(), idempotencyKey: nil)
+        _ = try await first.execute(.comment(ticket: "2", author: .agent, authorName: "bob", isPublic: false, body: "note"))
+
+        // "Crash": drop the node, move time past the breach, open a new node on the same file.
+        clock.advance(by: .hours(2))
+        let reopened = try Store(path: store.path)
+        let second = try open(reopened, clock: clock)
+        let overdue = try await second.start()
+        #expect(overdue == 2)   // both tickets' first-reply breaches, each once
+        let t = try #require(try await second.ticket("1"))
+        #expect(t.line == 1 && t.assignee == "bob")
+        #expect(t.slaClocks["p/first_reply"]?.isBreached == true)
+        let journal = try reopened.events(of: "1")
+        let firedLate = journal.filter { if case .timerFired(_, let late) = $0.change { return late == .hours(1) } else { return false } }
+        #expect(firedLate.count == 1)
+        #expect(try await second.ticket("2")?.comments.count == 1)
+        #expect(await second.agent("bob")?.presence == .online)
+        // The idempotency key survived the restart too.
+        let (replay, wasReplay) = try await second.create(draft(), idempotencyKey: "k1")
+        #expect(wasReplay && replay.id == "1")
+        let (t3, _) = try await second.create(draft(), idempotencyKey: nil)
+        #expect(t3.id == "3")
+        // A third start fires nothing again.
+        let third = try open(try Store(path: store.path), clock: clock)
+        #expect(try await third.start() == 0)
+    }
+
+    @Test func rejectedCommandsChangeNothingOnDisk() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let node = try open(store, clock: VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!))
+        _ = try await node.start()
+        _ = try await node.create(draft(), idempotencyKey: nil)
+        let before = try store.events(of: "1").count
+        await #expect(throws: NodeError.self) { _ = try await node.execute(.setStatus(ticket: "1", status: "bogus", by: .api)) }
+        await #expect(throws: NodeError.self) { _ = try await node.execute(.setStatus(ticket: "99", status: "open", by: .api)) }
+        #expect(try store.events(of: "1").count == before)
+    }
+
+    @Test func badWorkflowIsRefusedAndTheOldOneStays() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
+        let node = try open(store, clock: clock)
+        _ = try await node.start()
+        do {
+            _ = try await node.replaceWorkflow(source: "workflow: x\nlines: []\nstatuses: [new, nope\n")
+            Issue.record("a broken workflow was accepted")
+        } catch NodeError.invalidWorkflow(let diagnostics) {
+            #expect(!diagnostics.isEmpty)
+        }
+        #expect(await node.workflow.label == "durable@1")
+        // A good replacement survives a restart.
+        let v2 = Self.source.replacingOccurrences(of: "version: 1", with: "version: 2")
+        _ = try await node.replaceWorkflow(source: v2)
+        let reopened = try open(try Store(path: store.path), clock: clock)
+        #expect(await reopened.workflow.label == "durable@2")
+    }
+
+    @Test func solvedIdleTicketsArePassivatedAndComeBack() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t0 = Instant(iso8601: "2027-01-04T09:00:00Z")!
+        let clock = VirtualClock(start: t0)
+        let node = try open(store, clock: clock)
+        _ = try await node.start()
+        _ = try await node.create(draft(), idempotencyKey: nil)
+        _ = try await node.execute(.setStatus(ticket: "1", status: "solved", by: .api))
+        #expect(await node.activeTickets == 1)
+        clock.advance(by: .minutes(20))
+        await node.passivateNow()
+        #expect(await node.activeTickets == 0)
+        // Its auto-close timer is still pending and brings it back when due.
+        clock.advance(by: .days(1))
+        _ = try await node.create(draft(), idempotencyKey: nil)   // any command fires due timers first
+        try await node.flush()
+        #expect(try store.ticket("1")?.status == "closed")
+    }
+}
