@@ -19,10 +19,9 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product ticketflow
 
-## run: until the durable node lands, run the default workflow as a simulated month on the virtual clock.
+## run: a single node with the default workflow, its SQLite file under ./data, on http://127.0.0.1:8080.
 run: build
-	$(BIN) check workflows/b2c-support.yaml
-	$(BIN) simulate --workflow workflows/b2c-support.yaml --days 7 --tickets-per-day 500 --agents 12 --seed 1
+	$(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
 
 ## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable).
 test: deps

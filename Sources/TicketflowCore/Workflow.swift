@@ -21,12 +21,15 @@ public struct Workflow: Hashable, Codable, Sendable {
     public var templates: [String: Template]
     /// How many trigger firings one causal chain may contain before the engine stops it.
     public var triggerLoopCap: Int
+    /// Where the node delivers notifications: an HTTP(S) webhook, or nil for the log sink.
+    public var webhook: String?
 
     public init(name: String, version: String, statuses: [String], initialStatus: String? = nil,
                 solvedStatuses: Set<String>? = nil, transitions: [String: Set<String>]? = nil,
                 lines: [Line], queues: [String: QueueDefinition] = [:], calendars: [String: BusinessCalendar] = [:],
                 slaPolicies: [SLAPolicy] = [], triggers: [Trigger] = [], automations: [Automation] = [],
-                macros: [String: Macro] = [:], templates: [String: Template] = [:], triggerLoopCap: Int = 20) {
+                macros: [String: Macro] = [:], templates: [String: Template] = [:], triggerLoopCap: Int = 20,
+                webhook: String? = nil) {
         self.name = name; self.version = version; self.statuses = statuses
         self.initialStatus = initialStatus ?? statuses.first ?? "new"
         self.solvedStatuses = solvedStatuses ?? Set(statuses.filter { $0 == "solved" || $0 == "closed" })
@@ -41,6 +44,7 @@ public struct Workflow: Hashable, Codable, Sendable {
         self.calendars = allCalendars
         self.slaPolicies = slaPolicies; self.triggers = triggers; self.automations = automations
         self.macros = macros; self.templates = templates; self.triggerLoopCap = triggerLoopCap
+        self.webhook = webhook
     }
 
     /// A label for audit entries: `support-center@3`.

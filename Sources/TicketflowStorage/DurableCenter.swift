@@ -29,7 +29,7 @@ public enum NodeError: Error, Sendable {
 /// node stops taking work: memory is ahead of disk, and a restart from disk is the only
 /// safe state.
 public actor DurableCenter {
-    public let store: Store
+    nonisolated public let store: Store
     private let clock: any Clock
     private let logger: Logger
     private let observer: (any NodeObserver)?

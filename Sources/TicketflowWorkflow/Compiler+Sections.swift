@@ -5,7 +5,7 @@ extension Compiler {
     static let topLevelKeys = [
         "apiVersion", "kind", "workflow", "version", "description", "include", "settings", "statuses",
         "initial_status", "solved_statuses", "transitions", "lines", "queues", "calendars", "templates",
-        "sla", "triggers", "automations", "macros",
+        "sla", "triggers", "automations", "macros", "delivery",
     ]
 
     /// Compiles the merged root mapping. Returns nil when any error was found.
@@ -24,6 +24,18 @@ extension Compiler {
         var loopCap = 20
         if let settings = top["settings"], let s = entries(settings.value, allowed: ["trigger_loop_cap"], context: "settings") {
             if let cap = s["trigger_loop_cap"] { loopCap = positiveInt(cap.value, context: "trigger_loop_cap") ?? loopCap }
+        }
+
+        var webhook: String?
+        if let delivery = top["delivery"], let d = entries(delivery.value, allowed: ["webhook", "sink"], context: "delivery") {
+            if let w = d["webhook"], let url = string(w.value, context: "webhook") {
+                if url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil { webhook = url } else {
+                    error(w.value.position, "webhook must be an http:// or https:// URL, found '\(url)'", rule: "delivery")
+                }
+            }
+            if let sink = d["sink"], let v = string(sink.value, context: "sink"), v != "log" {
+                error(sink.value.position, "unknown sink '\(v)'; expected log (or give a webhook)", rule: "delivery")
+            }
         }
 
         compileStatuses(top, root: root)
@@ -49,7 +61,7 @@ extension Compiler {
         let workflow = Workflow(name: name, version: version, statuses: statuses, initialStatus: initial,
                                 solvedStatuses: solved, transitions: transitions, lines: lines, queues: queues,
                                 calendars: calendars, slaPolicies: sla, triggers: triggers, automations: automations,
-                                macros: macros, templates: templates, triggerLoopCap: loopCap)
+                                macros: macros, templates: templates, triggerLoopCap: loopCap, webhook: webhook)
         checkSemantics(workflow, top: top)
         return diagnostics.contains(where: { $0.severity == .error }) ? nil : workflow
     }

@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// The `ticketflow` command: check, test and simulate workflows.
+/// The `ticketflow` command: run a node; check, test and simulate workflows; back up a node.
 @main
-struct Ticketflow: ParsableCommand {
+struct Ticketflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ticketflow",
         abstract: "An actor-based ticket workflow engine.",
-        subcommands: [Check.self, TestWorkflows.self, Simulate.self]
+        subcommands: [Serve.self, Check.self, TestWorkflows.self, Simulate.self, Backup.self]
     )
 }

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TicketflowCore
+import TicketflowRuntime
+import TicketflowStorage
+import TicketflowWorkflow
+
+/// How to run a node.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./data"
+    public var workflowPath = "workflows/b2c-support.yaml"
+    public var durability = Durability.full
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 1 << 20
+    public init() {}
+}
+
+/// Why a node could not start.
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Builds the node exactly as production runs it — tests use the very same function.
+/// Opens the data directory, recovers, fires overdue timers, and returns the application
+/// (HTTP server, timer loop and outbox delivery as services) and the node.
+public func buildApplication(_ config: ServerConfiguration, logger: Logger) async throws -> (some ApplicationProtocol, DurableCenter) {
+    let outcome = WorkflowLoader.load(path: config.workflowPath)
+    guard let workflow = outcome.workflow else {
+        throw StartupError(description: "workflow \(config.workflowPath) has errors:\n" + outcome.diagnostics.map(\.description).joined(separator: "\n"))
+    }
+    // Kept as the record of what was activated; only workflows put over the API are reloaded from it.
+    let source = try String(contentsOfFile: config.workflowPath, encoding: .utf8)
+    try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+    let started = ContinuousClock.now
+    let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
+    let metrics = NodeMetrics()
+    let clock = SystemClock()
+    let node = try DurableCenter(store: store, defaultWorkflow: (workflow, source, "file:\(config.workflowPath)"), clock: clock,
+                                 logger: logger, observer: metrics)
+    let overdue = try await node.start()
+    let elapsed = ContinuousClock.now - started
+    let label = await node.workflow.label, active = await node.activeTickets
+    logger.info("node ready in \(elapsed): workflow \(label), \(active) active tickets, \(overdue) overdue timers fired")
+
+    let router = Router()
+    Routes(node: node, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
+    router.get("healthz") { _, _ -> Response in
+        let healthy = await node.isHealthy
+        return JSON.response(["status": healthy ? "ok" : "failed", "workflow": await node.workflow.label],
+                             status: healthy ? .ok : .serviceUnavailable)
+    }
+    router.get("metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: .init(byteBuffer: ByteBuffer(string: await metrics.render(node: node))))
+    }
+    router.get("/") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
+    }
+    let host = config.host
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: config.port), serverName: "ticketflow"),
+        onServerRunning: { channel in
+            // Printed on stdout so scripts and tests can find the port when started with --port 0.
+            FileHandle.standardOutput.write(Data("ticketflow listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+        },
+        logger: logger
+    )
+    app.addServices(TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
+    return (app, node)
+}

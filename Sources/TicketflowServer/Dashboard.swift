@@ -1,0 +1,39 @@
+/// The supervisor dashboard: one self-contained page that polls the JSON API.
+enum Dashboard {
+    static let html = """
+    <!doctype html>
+    <html lang="en"><head><meta charset="utf-8"><title>Ticketflow</title>
+    <style>
+    body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+    h1{font-size:20px} h2{font-size:16px;margin-top:24px}
+    table{border-collapse:collapse;min-width:480px} td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
+    .bad{color:#b00020;font-weight:600} .muted{color:#777}
+    </style></head><body>
+    <h1>Ticketflow <span class="muted" id="wf"></span></h1>
+    <h2>Queues</h2><table id="queues"><tr><th>queue</th><th>line</th><th>routing</th><th>waiting</th><th>longest wait</th></tr></table>
+    <h2>Agents</h2><table id="agents"><tr><th>agent</th><th>line</th><th>presence</th><th>load</th><th>capacity</th></tr></table>
+    <h2>SLA at risk (next hour)</h2><table id="risk"><tr><th>ticket</th><th>subject</th><th>priority</th><th>line</th><th>due</th></tr></table>
+    <h2>SLA breached</h2><table id="breached"><tr><th>ticket</th><th>subject</th><th>priority</th><th>line</th><th>assignee</th></tr></table>
+    <p class="muted">Refreshes every 5 seconds. Data: <a href="/api/v1/queues">/api/v1/queues</a>, <a href="/api/v1/agents">/api/v1/agents</a>, <a href="/metrics">/metrics</a>.</p>
+    <script>
+    const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\\"":"&quot;"}[c]));
+    function fill(id, rows) {
+      const t = document.getElementById(id);
+      while (t.rows.length > 1) t.deleteRow(1);
+      for (const r of rows) { const tr = t.insertRow(); tr.innerHTML = r.map(c => "<td>" + c + "</td>").join(""); }
+    }
+    async function refresh() {
+      const get = async u => (await fetch(u)).json();
+      const [wf, q, a, risk, breached] = await Promise.all([get("/api/v1/workflow"), get("/api/v1/queues"), get("/api/v1/agents"),
+        get("/api/v1/tickets?sla=at_risk&limit=50"), get("/api/v1/tickets?sla=breached&limit=50")]);
+      document.getElementById("wf").textContent = wf.label;
+      fill("queues", q.queues.map(x => [esc(x.name), esc(x.line), esc(x.routing), x.waiting, x.longest_wait_seconds + " s"]));
+      fill("agents", a.agents.map(x => [esc(x.name), esc(x.line), esc(x.presence), x.load, x.capacity]));
+      const due = t => (t.sla.filter(c => c.state === "running" && c.due).map(c => c.due).sort()[0] || "");
+      fill("risk", risk.tickets.map(t => [esc(t.id), esc(t.subject), esc(t.priority), esc(t.line), esc(due(t))]));
+      fill("breached", breached.tickets.map(t => ["<span class=bad>" + esc(t.id) + "</span>", esc(t.subject), esc(t.priority), esc(t.line), esc(t.assignee)]));
+    }
+    refresh(); setInterval(refresh, 5000);
+    </script></body></html>
+    """
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Prometheus
+import TicketflowCore
+import TicketflowStorage
+
+/// Prometheus metrics: counters fed by the node as it works, gauges read at scrape time.
+final class NodeMetrics: NodeObserver {
+    let registry = PrometheusCollectorRegistry()
+    private let accepted: Counter
+    private let rejectedCounter: Counter
+    private let events: Counter
+    private let breaches: Counter
+    private let commitSeconds: ValueHistogram
+    private let batchEvents: ValueHistogram
+
+    init() {
+        accepted = registry.makeCounter(name: "ticketflow_commands_total", labels: [("outcome", "accepted")], help: "Commands decided")
+        rejectedCounter = registry.makeCounter(name: "ticketflow_commands_total", labels: [("outcome", "rejected")], help: "Commands decided")
+        events = registry.makeCounter(name: "ticketflow_events_total", help: "Journal events written")
+        breaches = registry.makeCounter(name: "ticketflow_sla_breaches_total", help: "SLA clocks breached")
+        commitSeconds = registry.makeValueHistogram(name: "ticketflow_commit_seconds",
+                                                    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+                                                    help: "Group commit latency")
+        batchEvents = registry.makeValueHistogram(name: "ticketflow_commit_batch_events",
+                                                  buckets: [1, 10, 100, 1000, 10000], help: "Events per group commit")
+    }
+
+    func accepted(_ batch: [Event]) {
+        accepted.increment()
+        events.increment(by: Int64(batch.count))
+        let b = batch.reduce(0) { if case .slaBreached = $1.change { return $0 + 1 } else { return $0 } }
+        if b > 0 { breaches.increment(by: Int64(b)) }
+    }
+
+    func rejected(_ code: String) { rejectedCounter.increment() }
+
+    func committed(batchEvents count: Int, seconds: Double) {
+        commitSeconds.record(seconds)
+        batchEvents.record(Double(count))
+    }
+
+    /// The scrape: refreshes gauges from the node and the store, then renders the text format.
+    func render(node: DurableCenter) async -> String {
+        let workflow = await node.workflow
+        if let counts = try? node.store.ticketCounts() {
+            for status in Set(workflow.statuses).union(counts.byStatus.keys) {
+                registry.makeGauge(name: "ticketflow_tickets", labels: [("status", status)], help: "Tickets by status")
+                    .set(Double(counts.byStatus[status] ?? 0))
+            }
+            for (index, line) in workflow.lines.enumerated() {
+                registry.makeGauge(name: "ticketflow_tickets_by_line", labels: [("line", line.name)], help: "Tickets by line")
+                    .set(Double(counts.byLine[String(index)] ?? 0))
+            }
+        }
+        registry.makeGauge(name: "ticketflow_timers_pending", help: "Pending SLA and automation timers").set(Double(await node.pendingTimers))
+        registry.makeGauge(name: "ticketflow_tickets_active", help: "Tickets held in memory").set(Double(await node.activeTickets))
+        if let outbox = try? node.store.outboxCounts() {
+            registry.makeGauge(name: "ticketflow_outbox_pending", help: "Notifications not yet delivered").set(Double(outbox.pending))
+        }
+        return registry.emitToString()
+    }
+}

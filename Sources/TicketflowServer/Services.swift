@@ -1,0 +1,82 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import ServiceLifecycle
+import TicketflowCore
+import TicketflowRuntime
+import TicketflowStorage
+
+/// Runs the node's timer loop for as long as the service group runs.
+struct TimerService: Service {
+    let node: DurableCenter
+
+    func run() async throws {
+        let loop = Task { await node.runTimers() }
+        await withGracefulShutdownHandler {
+            await loop.value
+        } onGracefulShutdown: {
+            loop.cancel()
+        }
+        try await node.flush()
+    }
+}
+
+/// Delivers outbox notifications: to the workflow's webhook (HTTP POST, at least once,
+/// with the notification id as `Idempotency-Key`, retried with exponential backoff), or to
+/// the log. A failing webhook never blocks ticket processing: the outbox is a table.
+struct OutboxDelivery: Service {
+    let node: DurableCenter
+    let clock: any TicketflowRuntime.Clock
+    let logger: Logger
+    var pollInterval: Duration = .milliseconds(200)
+
+    func run() async throws {
+        let session = URLSession(configuration: .ephemeral)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let delivered = await deliverDue(session: session)
+                if delivered == 0 { try? await Task.sleep(for: pollInterval) }
+            }
+        }
+    }
+
+    /// One pass over due notifications; returns how many were attempted.
+    func deliverDue(session: URLSession) async -> Int {
+        let now = clock.now()
+        guard let due = try? node.store.outboxDue(at: now, limit: 100), !due.isEmpty else { return 0 }
+        let webhook = await node.workflow.webhook
+        for item in due {
+            guard let webhook, let url = URL(string: webhook) else {
+                logger.info("notification \(item.id) to \(item.recipient) [\(item.template)]: \(item.body)")
+                try? await node.store.markDelivered(item.id, at: now)
+                continue
+            }
+            var request = URLRequest(url: url, timeoutInterval: 5)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(item.id, forHTTPHeaderField: "Idempotency-Key")
+            request.httpBody = try? JSONSerialization.data(withJSONObject: [
+                "id": item.id, "ticket": item.ticket, "recipient": item.recipient, "template": item.template, "body": item.body,
+            ], options: [.sortedKeys])
+            do {
+                let (_, response) = try await session.data(for: request)
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                guard (200..<300).contains(status) else { throw DeliveryError(status: status) }
+                try? await node.store.markDelivered(item.id, at: clock.now())
+            } catch {
+                // 1 s, 2 s, 4 s … capped at 10 minutes.
+                let backoff = TimeSpan.seconds(Int64(min(600, 1 << min(item.attempts, 10))))
+                logger.warning("delivery of \(item.id) failed (attempt \(item.attempts + 1)): \(error); retrying in \(backoff)")
+                try? await node.store.markFailed(item.id, error: "\(error)", retryAt: clock.now() + backoff)
+            }
+        }
+        return due.count
+    }
+
+    struct DeliveryError: Error, CustomStringConvertible {
+        let status: Int
+        var description: String { "webhook answered HTTP \(status)" }
+    }
+}

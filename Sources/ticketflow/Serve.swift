@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TicketflowServer
+import TicketflowStorage
+
+/// `ticketflow serve`: one durable node with its HTTP API and dashboard.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a node: HTTP API, dashboard, SQLite journal.")
+
+    @Option(help: "Workflow file used when the data directory has no workflow put over the API.")
+    var workflow = "workflows/b2c-support.yaml"
+    @Option(help: "Data directory (holds ticketflow.sqlite).") var data = "./data"
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks a free one and prints it).") var port = 8080
+    @Option(help: "full: commits survive power loss (default); normal: they survive a process crash, faster.")
+    var durability = "full"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical") var logLevel = "info"
+
+    func validate() throws {
+        guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be full or normal") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "ticketflow")
+        logger.logLevel = Logger.Level(rawValue: logLevel)!
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.dataDirectory = data
+        config.workflowPath = workflow
+        config.durability = Durability(rawValue: durability)!
+        do {
+            let (app, node) = try await buildApplication(config, logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            try await node.flush()
+            logger.notice("stopped; every acknowledged command is committed")
+        } catch let error as StartupError {
+            FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
