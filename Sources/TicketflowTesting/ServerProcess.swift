@@ -1,0 +1,119 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `ticketflow serve` process on a free loopback port, for end-to-end tests.
+/// It is always stopped: by `kill`, by `stop`, or when the object goes away.
+public final class ServerProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` and `output` are set up once in `init` and afterwards only
+    // read; the output buffer is guarded by `lock`.
+    private let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+    public private(set) var baseURL = ""
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Starts `ticketflow serve --port 0 …` and waits (at most `timeout`) for its "listening" line.
+    public init(data: String, workflow: String, extra: [String] = [], timeout: TimeInterval = 60) throws {
+        guard FileManager.default.isExecutableFile(atPath: TestSupport.executable) else {
+            throw TestSupport.Failure.missingExecutable(TestSupport.executable)
+        }
+        process.executableURL = URL(fileURLWithPath: TestSupport.executable)
+        process.arguments = ["serve", "--data", data, "--workflow", workflow, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + extra
+        process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.packageRoot)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let range = log.range(of: #"listening on (http://127\.0\.0\.1:\d+)"#, options: .regularExpression) {
+                baseURL = String(log[range].dropFirst("listening on ".count))
+                return
+            }
+            if !process.isRunning { throw Failure(description: "ticketflow serve exited early:\n\(log)") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        kill()
+        throw Failure(description: "ticketflow serve did not start within \(timeout) s:\n\(log)")
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    /// Everything the process printed so far.
+    public var log: String { lock.withLock { output } }
+    public var pid: Int32 { process.processIdentifier }
+
+    /// SIGKILL: no shutdown, no flushing — what a crash looks like.
+    public func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM and wait for a graceful exit (bounded); returns the exit status.
+    @discardableResult
+    public func stop(timeout: TimeInterval = 30) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill() }
+        return process.terminationStatus
+    }
+}
+
+/// A small JSON-over-HTTP client for tests.
+public struct HTTPClient: Sendable {
+    public let baseURL: String
+    public init(_ baseURL: String) { self.baseURL = baseURL }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: Data
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public func request(_ method: String, _ path: String, json: Any? = nil, raw: Data? = nil,
+                        headers: [String: String] = [:]) async throws -> Reply {
+        var request = URLRequest(url: URL(string: baseURL + path)!, timeoutInterval: 30)
+        request.httpMethod = method
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        } else if let raw {
+            request.httpBody = raw
+        }
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var h: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
+        return Reply(status: http.statusCode, headers: h, body: data)
+    }
+
+    public func get(_ path: String) async throws -> Reply { try await request("GET", path) }
+    public func post(_ path: String, _ json: Any, headers: [String: String] = [:]) async throws -> Reply {
+        try await request("POST", path, json: json, headers: headers)
+    }
+}
+
+extension TestSupport {
+    /// A fresh temporary directory; the caller removes it.
+    public static func temporaryDirectory(_ prefix: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}

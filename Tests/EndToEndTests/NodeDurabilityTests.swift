@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+import TicketflowTesting
+
+/// End-to-end: a real node on a real port, killed with SIGKILL, restarted on the same data.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct NodeDurabilityTests {
+    /// A workflow whose first-reply SLA (3 s) falls due while the node is down.
+    static let quickSLA = """
+    workflow: quick
+    version: 1
+    statuses: [new, open, solved, closed]
+    lines: [{name: L1, queue: q1}, {name: L2, queue: q2}]
+    templates: {late: "late {{ticket.id}}"}
+    sla:
+      - name: fast
+        calendar: 24x7
+        targets: {first_reply: 3s}
+        on_breach: [{escalate: next_line}, {notify: {to: boss@example.com, template: late}}]
+    """
+
+    func newTicket(_ n: Int) -> [String: Any] {
+        ["subject": "Ticket \(n)", "description": "created by the durability test", "priority": "high", "channel": "email",
+         "requester": ["name": "Req \(n)", "email": "req\(n)@example.com", "organization": "acme"], "tags": [], "fields": [:]]
+    }
+
+    @Test func acknowledgedTicketsSurviveSIGKILLAndRetriesNeverDuplicate() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let workflow = dir + "/quick.yaml"
+        try Self.quickSLA.write(toFile: workflow, atomically: true, encoding: .utf8)
+
+        var server = try ServerProcess(data: dir + "/data", workflow: workflow)
+        var client = HTTPClient(server.baseURL)
+        var acknowledged: [String: String] = [:]   // idempotency key → id
+        for n in 1...40 {
+            let reply = try await client.post("/api/v1/tickets", newTicket(n), headers: ["Idempotency-Key": "key-\(n)"])
+            #expect(reply.status == 201)
+            acknowledged["key-\(n)"] = reply.json?["id"] as? String
+        }
+        let comment = try await client.post("/api/v1/tickets/\(acknowledged["key-1"]!)/comments",
+                                            ["body": "private note", "public": false, "author": "agent", "author_name": "bob"])
+        #expect(comment.status == 201)
+        server.kill()
+
+        // Let the 3 s SLA fall due while the node is down, then restart on the same data.
+        try await Task.sleep(for: .seconds(4))
+        server = try ServerProcess(data: dir + "/data", workflow: workflow)
+        client = HTTPClient(server.baseURL)
+        for (key, id) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            let reply = try await client.get("/api/v1/tickets/\(id)")
+            #expect(reply.status == 200, "ticket \(id) lost")
+            // Retrying the create with the same key returns the same ticket, never a new one.
+            let retry = try await client.post("/api/v1/tickets", newTicket(0), headers: ["Idempotency-Key": key])
+            #expect(retry.status == 200)
+            #expect(retry.json?["id"] as? String == id)
+        }
+        let first = try #require(try await client.get("/api/v1/tickets/\(acknowledged["key-1"]!)").json)
+        #expect((first["comments"] as? [[String: Any]])?.first?["body"] as? String == "private note")
+        // The SLA breach that fell due during the downtime fired once, late, and escalated once.
+        #expect(first["line"] as? String == "L2")
+        let audit = try #require(try await client.get("/api/v1/tickets/\(acknowledged["key-1"]!)/audit").json?["entries"] as? [[String: Any]])
+        let changes = audit.compactMap { $0["change"] as? String }
+        #expect(changes.filter { $0.hasPrefix("timer sla/fast/first_reply/breach fired late by") }.count == 1)
+        #expect(changes.filter { $0 == "SLA fast/first_reply breached" }.count == 1)
+        // No duplicates: the list has exactly the acknowledged tickets.
+        let list = try #require(try await client.get("/api/v1/tickets?limit=500").json?["tickets"] as? [[String: Any]])
+        #expect(Set(list.compactMap { $0["id"] as? String }) == Set(acknowledged.values))
+
+        // A second restart fires nothing again.
+        server.kill()
+        server = try ServerProcess(data: dir + "/data", workflow: workflow)
+        client = HTTPClient(server.baseURL)
+        let again = try #require(try await client.get("/api/v1/tickets/\(acknowledged["key-1"]!)/audit").json?["entries"] as? [[String: Any]])
+        #expect(again.compactMap { $0["change"] as? String }.filter { $0 == "SLA fast/first_reply breached" }.count == 1)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aBrokenWorkflowIsRejectedAndTheOldOneStillDecides() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-wf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try ServerProcess(data: dir + "/data", workflow: "workflows/b2c-support.yaml")
+        defer { server.stop() }
+        let client = HTTPClient(server.baseURL)
+        let broken = Data("workflow: broken\nlines: [{name: L1, queue: q}]\nstatuses: [new, open]\ntriggers:\n  - {name: t, on: ticket.created, if: {status: clsed}, then: []}\n".utf8)
+        let reply = try await client.request("PUT", "/api/v1/workflow", raw: broken)
+        #expect(reply.status == 422)
+        let error = try #require(reply.json?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "invalid_workflow")
+        #expect((error["details"] as? [String])?.first?.contains("workflow.yaml:5:") == true)
+        #expect(try await client.get("/api/v1/workflow").json?["label"] as? String == "b2c-support@1")
+        // The old workflow still decides: urgent phone tickets go to L2.
+        let created = try await client.post("/api/v1/tickets", ["subject": "down", "priority": "urgent", "channel": "phone",
+                                                                 "requester": ["name": "A", "email": "a@example.com"]])
+        #expect(created.json?["line"] as? String == "L2")
+        #expect(created.json?["workflow_version"] as? String == "b2c-support@1")
+    }
+
+    @Test func badRequestsGetClearFourHundredsAndChangeNothing() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try ServerProcess(data: dir + "/data", workflow: "workflows/b2c-support.yaml", extra: ["--durability", "normal"])
+        defer { server.stop() }
+        let client = HTTPClient(server.baseURL)
+        let ok = try await client.post("/api/v1/tickets", ["subject": "s", "requester": ["name": "A", "email": "a@example.com"]])
+        let id = try #require(ok.json?["id"] as? String)
+        let cases: [(String, String, Data?, Int, String)] = [
+            ("POST", "/api/v1/tickets", Data("{not json".utf8), 400, "malformed_json"),
+            ("POST", "/api/v1/tickets", Data(#"{"subject":"s","requester":{"email":"a@b"},"colour":"red"}"#.utf8), 400, "unknown_field"),
+            ("POST", "/api/v1/tickets", Data(#"{"subject":"s","requester":{"email":"a@b"},"priority":"asap"}"#.utf8), 400, "invalid_field"),
+            ("POST", "/api/v1/tickets", Data(String(repeating: "x", count: 2 << 20).utf8), 413, "body_too_large"),
+            ("PATCH", "/api/v1/tickets/\(id)", Data(#"{"status":"closed"}"#.utf8), 409, "transition_not_allowed"),
+            ("PATCH", "/api/v1/tickets/\(id)", Data(#"{"status":"open","priority":"bogus"}"#.utf8), 422, "invalid_field"),
+            ("GET", "/api/v1/tickets/424242", nil, 404, "unknown_ticket"),
+            ("GET", "/api/v1/tickets?colour=red", nil, 400, "unknown_parameter"),
+        ]
+        for (method, path, body, status, code) in cases {
+            let reply = try await client.request(method, path, raw: body)
+            #expect(reply.status == status, "\(method) \(path): \(reply.text)")
+            #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == code, "\(method) \(path): \(reply.text)")
+        }
+        // The rejected PATCH with a good status and a bad priority changed nothing.
+        let after = try #require(try await client.get("/api/v1/tickets/\(id)").json)
+        #expect(after["status"] as? String == "new")
+        let audit = try #require(try await client.get("/api/v1/tickets/\(id)/audit").json?["entries"] as? [[String: Any]])
+        #expect(!audit.contains { ($0["change"] as? String)?.hasPrefix("status:") == true })
+        #expect(try await client.get("/healthz").status == 200)
+    }
+}
