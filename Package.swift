@@ -54,6 +54,11 @@ let package = Package(
         .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
         .testTarget(name: "TicketflowStorageTests", dependencies: ["TicketflowStorage", "TicketflowTesting"]),
+        .testTarget(name: "TicketflowServerTests", dependencies: [
+            "TicketflowServer", "TicketflowTesting",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting"]),
     ],
