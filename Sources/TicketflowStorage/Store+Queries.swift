@@ -49,10 +49,9 @@ extension Store {
         args.append(f.limit)
         let arguments = StatementArguments(args)
         return try pool.read { db in
-            let decoder = JSONDecoder()
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let data: Data = row["body"]
-                return (row["number"], try decoder.decode(Ticket.self, from: data))
+                return (row["number"], try Blob.ticket(data))
             }
         }
     }

@@ -44,7 +44,7 @@ public struct RecoveredState: Sendable {
     public var events: Int64 = 0
 }
 
-/// The node's SQLite file: an append-only journal, per-ticket snapshots that double as the
+/// The node's SQLite file (events and snapshots in the binary form of `Blob`): an append-only journal, per-ticket snapshots that double as the
 /// query index, the timer index, the outbox, agents, idempotency keys and workflow history.
 ///
 /// Snapshots are written in the same transaction as the events that produced them, so a
@@ -116,9 +116,9 @@ public final class Store: Sendable {
 
     /// Writes a batch in one transaction; returns when it is durable (per `durability`).
     public func commit(_ batch: CommitBatch) async throws {
+        let rows = batch.events.map { ($0, Blob.encode($0)) }
+        let snapshots = batch.tickets.values.map { ($0, Blob.encode($0)) }
         let encoder = JSONEncoder()
-        let rows = try batch.events.map { ($0, try encoder.encode($0)) }
-        let snapshots = try batch.tickets.values.map { ($0, try encoder.encode($0)) }
         let agents = try batch.agents.values.map { ($0.id, try encoder.encode($0)) }
         try await pool.write { db in
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (ticket, version, at, body) VALUES (?, ?, ?, ?)")
@@ -180,7 +180,7 @@ public final class Store: Sendable {
             let rows = try Row.fetchCursor(db, sql: "SELECT id, number, body FROM ticket ORDER BY number")
             while let row = try rows.next() {
                 let data: Data = row["body"]
-                let ticket = try decoder.decode(Ticket.self, from: data)
+                let ticket = try Blob.ticket(data)
                 let number: Int64 = row["number"]
                 state.lastTicketNumber = max(state.lastTicketNumber, number)
                 state.ticketNumbers[ticket.id] = number
@@ -206,16 +206,14 @@ public final class Store: Sendable {
     public func ticket(_ id: String) throws -> Ticket? {
         try pool.read { db in
             guard let data = try Data.fetchOne(db, sql: "SELECT body FROM ticket WHERE id = ?", arguments: [id]) else { return nil }
-            return try JSONDecoder().decode(Ticket.self, from: data)
+            return try Blob.ticket(data)
         }
     }
 
     /// The journal of one ticket, oldest first: its audit history.
     public func events(of ticket: String) throws -> [Event] {
         try pool.read { db in
-            let decoder = JSONDecoder()
-            return try Data.fetchAll(db, sql: "SELECT body FROM event WHERE ticket = ? ORDER BY seq", arguments: [ticket])
-                .map { try decoder.decode(Event.self, from: $0) }
+            try Data.fetchAll(db, sql: "SELECT body FROM event WHERE ticket = ? ORDER BY seq", arguments: [ticket]).map(Blob.event)
         }
     }
 
