@@ -29,8 +29,12 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(SWIFT) run -q ticketflow test workflows/tests
 
-bench:
-	@echo "benchmarks arrive with the benchmark issue; see docs/benchmarks.md"
+## bench: measured figures (not tests); see docs/benchmarks.md. The full suite comes with the benchmark issue.
+bench: build
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	bench/http-create.sh 10 full
+	bench/http-create.sh 10 normal
+	bench/restart.sh 100000
 
 clean:
 	rm -rf .build
