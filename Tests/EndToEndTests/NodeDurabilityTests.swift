@@ -125,4 +125,26 @@ import TicketflowTesting
         #expect(!audit.contains { ($0["change"] as? String)?.hasPrefix("status:") == true })
         #expect(try await client.get("/healthz").status == 200)
     }
+
+    @Test func onlineBackupOfARunningNodeServesTheSameTickets() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-backup")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try ServerProcess(data: dir + "/data", workflow: "workflows/b2c-support.yaml")
+        let client = HTTPClient(server.baseURL)
+        var ids: [String] = []
+        for n in 1...5 {
+            let reply = try await client.post("/api/v1/tickets", newTicket(n))
+            ids.append(try #require(reply.json?["id"] as? String))
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/restored", withIntermediateDirectories: true)
+        let backup = try TestSupport.run(["backup", "--data", dir + "/data", dir + "/restored/ticketflow.sqlite"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        server.stop()
+        let restored = try ServerProcess(data: dir + "/restored", workflow: "workflows/b2c-support.yaml")
+        defer { restored.stop() }
+        let copy = HTTPClient(restored.baseURL)
+        for id in ids {
+            #expect(try await copy.get("/api/v1/tickets/\(id)").json?["subject"] as? String != nil)
+        }
+    }
 }
