@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "TicketflowCore"),
@@ -44,7 +46,14 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
-        .target(name: "TicketflowStorm", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime"]),
+        .target(name: "TicketflowStorm", dependencies: [
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "TicketflowTesting", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime"]),
         .executableTarget(name: "ticketflow", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer",

@@ -111,7 +111,8 @@ struct Routes: Sendable {
         })
         api.get("workflow", use: handler { _, _ in
             let wf = await node.workflow
-            return JSON.response(["name": wf.name, "version": wf.version, "label": wf.label, "source": await node.workflowText])
+            return JSON.response(["name": wf.name, "version": wf.version, "label": wf.label, "source": await node.workflowText,
+                                  "lines": wf.lines.map { ["name": $0.name, "queue": $0.queue] }, "statuses": wf.statuses])
         })
         api.put("workflow", use: handler { r, _ in
             var request = r
