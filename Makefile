@@ -29,12 +29,11 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(SWIFT) run -q ticketflow test workflows/tests
 
-## bench: measured figures (not tests); see docs/benchmarks.md. The full suite comes with the benchmark issue.
-bench: build
+## bench: every benchmark beside its baseline (not tests); writes bench/results/latest.md. See docs/benchmarks.md.
+bench: deps
+	$(SWIFT) build -c release --product ticketflow --product ticketflow-bench
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null; }
-	bench/http-create.sh 10 full
-	bench/http-create.sh 10 normal
-	bench/restart.sh 100000
+	bench/run.sh
 
 clean:
 	rm -rf .build

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ticketflow", targets: ["ticketflow"]),
+        .executable(name: "ticketflow-bench", targets: ["TicketflowBench"]),
         .library(name: "TicketflowCore", targets: ["TicketflowCore"]),
         .library(name: "TicketflowWorkflow", targets: ["TicketflowWorkflow"]),
         .library(name: "TicketflowRuntime", targets: ["TicketflowRuntime"]),
@@ -58,6 +59,13 @@ let package = Package(
         .executableTarget(name: "ticketflow", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "CMallocStats"),
+        .executableTarget(name: "TicketflowBench", dependencies: [
+            "CMallocStats", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures"]),

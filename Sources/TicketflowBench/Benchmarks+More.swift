@@ -1,0 +1,165 @@
+import Foundation
+import CMallocStats
+import Glibc
+import Histogram
+import TicketflowCore
+import TicketflowRuntime
+import TicketflowStorage
+import TicketflowStorm
+import TicketflowWorkflow
+
+/// Bytes the allocator has handed out and not taken back (glibc's mallinfo2, via CMallocStats).
+func heapInUse() -> Int { Int(tf_heap_in_use()) }
+
+func heapGrowth(since before: Int) -> Int { heapInUse() - before }
+
+/// 3. Timer service: schedule and cancel cost and memory per pending timer, 1M and 10M timers.
+func benchTimers(counts: [Int]) {
+    for count in counts {
+        let heapBefore = heapInUse()
+        var q = TimerQueue()
+        let base = Instant(millis: 1_800_000_000_000)
+        let names = ["sla/standard/first_reply/breach", "sla/standard/resolution/breach", "sla/standard/first_reply/warning", "auto/close-solved-after-4-days"]
+        let t0 = ContinuousClock.now
+        for i in 0..<count {
+            // Realistic keys: a ticket id and a timer id built per ticket, as the engine does.
+            q.schedule(ticket: String(i / 4), timer: "\(names[i % 4])", at: base + TimeSpan(millis: Int64((i &* 7919) % 86_400_000)))
+        }
+        let scheduleNs = elapsedSeconds(since: t0) * 1e9 / Double(count)
+        let bytes = Double(heapGrowth(since: heapBefore)) / Double(count)
+        let t1 = ContinuousClock.now
+        for i in stride(from: 0, to: count, by: 2) { q.cancel(ticket: String(i / 4), timer: names[i % 4]) }
+        let cancelNs = elapsedSeconds(since: t1) * 1e9 / Double(count / 2)
+        report("timers: \(format(Double(count))) pending", String(format: "%.0f bytes per timer", bytes),
+               note: String(format: "schedule %.0f ns, cancel %.0f ns; target ≤ 64 bytes", scheduleNs, cancelNs))
+        withExtendedLifetime(q) {}
+    }
+}
+
+/// 3b. Firing lateness on the real clock: 20,000 SLA breaches falling due over four seconds,
+/// fired by `CenterActor.runTimers` through the engine; the engine records how late each fired.
+func benchTimerLateness() async throws {
+    let source = """
+    workflow: lateness
+    lines: [{name: L1, queue: q1}]
+    sla:
+      - {name: p, calendar: 24x7, targets: {first_reply: 2s}}
+    """
+    guard let workflow = WorkflowLoader.load(text: source).workflow else { return }
+    let log = LatenessLog()
+    let actor = CenterActor(workflow: workflow, clock: SystemClock()) { events in
+        for e in events { if case .timerFired(_, let late) = e.change { log.add(late.millis) } }
+    }
+    let loop = Task { await actor.runTimers() }
+    let total = 20_000
+    let start = ContinuousClock.now
+    for i in 0..<total {
+        let planned = start + .microseconds(Int64(i) * 200)   // 5,000 creates a second
+        if planned > ContinuousClock.now { try? await Task.sleep(until: planned, clock: .continuous) }
+        _ = await actor.execute(.create(NewTicket(id: "T\(i)", subject: "s", requester: Requester(name: "n", email: "e@x"))))
+    }
+    while log.count < total && elapsedSeconds(since: start) < 30 { try? await Task.sleep(for: .milliseconds(50)) }
+    loop.cancel()
+    let values = log.sorted
+    let p99 = values.isEmpty ? -1 : values[min(values.count - 1, values.count * 99 / 100)]
+    let p50 = values.isEmpty ? -1 : values[values.count / 2]
+    report("timer firing lateness (20k due over 4 s, real clock)", "p50 \(p50) ms, p99 \(p99) ms, max \(values.last ?? -1) ms",
+           note: "\(values.count) fired; target p99 ≤ 10 ms")
+}
+
+final class LatenessLog: @unchecked Sendable {
+    // @unchecked Sendable: `values` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var values: [Int64] = []
+    func add(_ v: Int64) { lock.withLock { values.append(v) } }
+    var count: Int { lock.withLock { values.count } }
+    var sorted: [Int64] { lock.withLock { values.sorted() } }
+}
+
+/// 4. Memory per open ticket with `count` tickets in memory, and per passivated (solved,
+/// dropped from memory, auto-close timer still pending) ticket.
+func benchMemory(count: Int) {
+    let (workflow, _) = loadWorkflow()
+    let before = heapInUse()
+    let rssBefore = residentBytes()
+    var node = VirtualNode(workflow: workflow, start: Instant(iso8601: "2027-01-04T09:00:00Z")!, keepsHistory: false)
+    let t0 = ContinuousClock.now
+    for i in 0..<count {
+        node.execute(.create(NewTicket(id: String(i), subject: "Ticket \(i)", requester: Requester(name: "Req", email: "r\(i)@x.example"), channel: .email)))
+    }
+    let createRate = Double(count) / elapsedSeconds(since: t0)
+    let open = Double(residentBytes() - rssBefore) / Double(count)
+    let openHeap = Double(heapGrowth(since: before)) / Double(count)
+    for i in 0..<count { node.execute(.setStatus(ticket: String(i), status: "solved", by: .api)) }
+    for i in 0..<count { node.passivate(String(i)) }
+    let passivated = Double(heapGrowth(since: before)) / Double(count)
+    report("memory per open ticket (\(format(Double(count))) in memory)", String(format: "%.0f bytes RSS (%.0f heap)", open, openHeap),
+           note: "B2C workflow, 4 SLA clocks and 3 timers each; target ≤ 1 KB; in-memory creates \(format(createRate))/s")
+    report("memory per passivated ticket", String(format: "%.0f bytes", passivated), note: "solved, dropped from memory, its auto-close timer pending")
+    withExtendedLifetime(node) {}
+}
+
+/// 5. Virtual-time simulation speed, and one long run.
+func benchSimulation(days: Int, ticketsPerDay: Int, agents: Int, label: String) {
+    let (workflow, _) = loadWorkflow()
+    let start = ContinuousClock.now
+    let r = Simulator(workflow: workflow, options: .init(days: days, ticketsPerDay: ticketsPerDay, agents: agents, seed: 1)).run()
+    let s = elapsedSeconds(since: start)
+    report("simulation: \(label)", String(format: "%.1f s, %@ events/s", s, format(Double(r.events) / s)),
+           note: "\(format(Double(r.ticketsCreated))) tickets, \(format(Double(r.events))) events; target ≥ 2,000,000 events/s")
+}
+
+/// 6. Restart with `count` tickets in the data directory: open the store, recover, fire overdue timers.
+func benchRestart(count: Int) async throws {
+    let dir = temporaryDirectory("tf-bench-restart")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (workflow, source) = loadWorkflow()
+    do {
+        let node = try DurableCenter(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, "bench"),
+                                     clock: SystemClock(), logger: quietLogger())
+        _ = try await node.start()
+        let t0 = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            for c in 0..<64 {
+                group.addTask {
+                    var n = c
+                    while n < count {
+                        _ = try? await node.create(draft(n), idempotencyKey: nil)
+                        n += 64
+                    }
+                }
+            }
+        }
+        try await node.flush()
+        FileHandle.standardError.write(Data(String(format: "  filled %d tickets in %.1f s\n", count, elapsedSeconds(since: t0)).utf8))
+    }
+    let size = ((try? FileManager.default.attributesOfItem(atPath: dir + "/node.sqlite")[.size] as? Int) ?? 0) ?? 0
+    var times: [Double] = []
+    for _ in 0..<2 {
+        let t = ContinuousClock.now
+        let node = try DurableCenter(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, "bench"),
+                                     clock: SystemClock(), logger: quietLogger())
+        _ = try await node.start()
+        times.append(elapsedSeconds(since: t))
+        let active = await node.activeTickets
+        precondition(active == count, "restored \(active) of \(count)")
+    }
+    report("restart with \(format(Double(count))) tickets", String(format: "%.2f s (best of 2; %.2f s)", times.min()!, times.max()!),
+           note: String(format: "database %.0f MB; target ≤ 5 s for 1M", Double(size) / 1e6))
+}
+
+/// The disk's fsync rate: 4 KiB writes each followed by fsync, for one second.
+func benchFsync() -> Double {
+    let path = temporaryDirectory("tf-bench-fsync") + "/probe"
+    let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+    defer { close(fd); unlink(path) }
+    let block = [UInt8](repeating: 7, count: 4096)
+    let start = ContinuousClock.now
+    var n = 0
+    while elapsedSeconds(since: start) < 1 {
+        _ = block.withUnsafeBytes { write(fd, $0.baseAddress, 4096) }
+        fsync(fd)
+        n += 1
+    }
+    return Double(n) / elapsedSeconds(since: start)
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each beside its baseline from the same run, written to
+# bench/results/latest.md (and printed). Budget: well under 20 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/results/latest.md
+mkdir -p bench/results
+bin=.build/release/ticketflow-bench
+started=$(date +%s)
+{
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(/opt/swift/usr/bin/swift --version 2>&1 | head -1)."
+  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown). Produced by \`make bench\` (bench/run.sh)."
+  echo
+  echo "| figure | value | baseline (same run) | ratio | note |"
+  echo "| --- | --- | --- | --- | --- |"
+} > "$out"
+run() { echo "== $*" >&2; "$@" | tee -a "$out"; }
+run "$bin" fsync
+run "$bin" durable 10
+# HTTP creates: wrk against a real node, beside the in-process rate measured above.
+http=$(bench/http-create.sh 10 full | tee /dev/stderr | awk '/Requests\/sec/ {print $2}')
+p99=$(bench/http-create.sh 10 full 2>/dev/null | awk '/ 99%/ {print $2}')
+echo "| HTTP ticket creates/s (wrk -t2 -c64, full) | $http | in-process creates/s: see the durable row above | | second run p99 $p99; target ≥ 20,000/s |" | tee -a "$out"
+run "$bin" timers
+run "$bin" lateness
+run "$bin" memory 1000000
+run "$bin" simulate
+run "$bin" year 365
+run "$bin" restart 1000000
+run bench/peers/compare.sh --quick || echo "| peers | not run: $? | | | see bench/peers/README.md |" | tee -a "$out"
+echo >> "$out"
+echo "Total time: $(( $(date +%s) - started )) s" | tee -a "$out"
