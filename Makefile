@@ -31,7 +31,8 @@ test: deps
 
 ## bench: every benchmark beside its baseline (not tests); writes bench/results/latest.md. See docs/benchmarks.md.
 bench: deps
-	$(SWIFT) build -c release --product ticketflow --product ticketflow-bench
+	$(SWIFT) build -c release --product ticketflow
+	$(SWIFT) build -c release --product ticketflow-bench
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	bench/run.sh
 

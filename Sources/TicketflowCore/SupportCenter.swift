@@ -9,8 +9,8 @@ public struct SupportCenter: Sendable {
     public private(set) var agents: [String: Agent] = [:]
     /// Open tickets assigned to each agent.
     public private(set) var load: [String: Int] = [:]
-    /// Unassigned open tickets per queue, by priority rank (urgent first) in arrival order.
-    public private(set) var waiting: [String: [[String]]] = [:]
+    /// Unassigned open tickets per queue, indexed by priority rank, each in arrival order.
+    public private(set) var waiting: [String: [WaitingList]] = [:]
     /// Last agent each round-robin queue assigned to.
     var roundRobinCursor: [String: String] = [:]
 
@@ -78,7 +78,7 @@ public struct SupportCenter: Sendable {
         let nowWaiting = waitingQueue(ticket)
         if wasWaiting != nowWaiting || before?.priority != ticket.priority {
             if let q = wasWaiting, let before { removeWaiting(before.id, queue: q, rank: before.priority.rank) }
-            if let q = nowWaiting { waiting[q, default: Array(repeating: [], count: 4)][ticket.priority.rank].append(ticket.id) }
+            if let q = nowWaiting { waiting[q, default: Array(repeating: WaitingList(), count: 4)][ticket.priority.rank].append(ticket.id) }
         }
     }
 
@@ -91,8 +91,17 @@ public struct SupportCenter: Sendable {
     }
 
     private mutating func removeWaiting(_ id: String, queue: String, rank: Int) {
-        guard let index = waiting[queue]?[rank].firstIndex(of: id) else { return }
-        waiting[queue]![rank].remove(at: index)
+        waiting[queue]?[rank].remove(id)
+    }
+
+    /// Waiting tickets of a queue in the order they will be assigned: urgent first, then by arrival.
+    public func waitingTickets(in queue: String, limit: Int = .max) -> [String] {
+        guard let lists = waiting[queue] else { return [] }
+        var out: [String] = []
+        for rank in stride(from: 3, through: 0, by: -1) where out.count < limit {
+            out += lists[rank].ids(limit: limit - out.count)
+        }
+        return out
     }
 
     // MARK: Agents
@@ -134,24 +143,25 @@ public struct SupportCenter: Sendable {
             let routing = workflow.queues[queue]?.routing ?? .leastLoaded
             let candidates = agents.values.filter { queues(of: $0).contains(queue) }.sorted { $0.id < $1.id }
             guard !candidates.isEmpty else { continue }
-            var scanned = 0
-            var rank = 3
-            var position = 0
-            // Bounded: every step either assigns a ticket or moves past one.
-            while rank >= 0, scanned < 10_000 {
-                guard let list = waiting[queue]?[rank], position < list.count else { rank -= 1; position = 0; continue }
-                scanned += 1
-                let ticketID = list[position]
-                guard let ticket = tickets[ticketID],
-                      let agent = pick(from: candidates, for: ticket, queue: queue, routing: routing) else {
-                    if routing == .skills { position += 1; continue }
-                    break  // nobody has capacity: later tickets cannot be placed either
+            // Waiting tickets are read in small chunks (an assignment removes a ticket from the
+            // list, so reading ahead would go stale), each looked at once, at most 10,000 a dispatch.
+            var skipped = 0, looked = 0
+            scan: while looked < 10_000 {
+                let chunk = waitingTickets(in: queue, limit: skipped + 64).dropFirst(skipped)
+                if chunk.isEmpty { break }
+                for ticketID in chunk {
+                    looked += 1
+                    guard let ticket = tickets[ticketID], ticket.assignee == nil,
+                          let agent = pick(from: candidates, for: ticket, queue: queue, routing: routing) else {
+                        if routing == .skills { skipped += 1; continue }
+                        break scan  // nobody has capacity: later tickets cannot be placed either
+                    }
+                    if routing == .roundRobin { roundRobinCursor[queue] = agent }
+                    guard case .success(let assigned) = engine.decide(.assign(ticket: ticketID, agent: agent, by: Cause(.system, "routing:\(routing.rawValue)")),
+                                                                      for: ticket, at: now) else { skipped += 1; continue }
+                    for event in assigned { apply(event) }
+                    events += assigned
                 }
-                if routing == .roundRobin { roundRobinCursor[queue] = agent }
-                guard case .success(let assigned) = engine.decide(.assign(ticket: ticketID, agent: agent, by: Cause(.system, "routing:\(routing.rawValue)")),
-                                                                  for: ticket, at: now) else { position += 1; continue }
-                for event in assigned { apply(event) }
-                events += assigned
             }
         }
         return events

@@ -94,7 +94,7 @@ extension Session {
             case "queue_waiting":
                 guard case .map(let queues, _) = entry.value else { continue }
                 for q in queues {
-                    let waiting = (node.center.waiting[q.key] ?? []).flatMap { $0 }.count
+                    let waiting = node.center.waitingTickets(in: q.key).count
                     check(q.keyPosition, "tickets waiting in \(q.key)", expected: q.value.scalar ?? "", actual: String(waiting))
                 }
             default:

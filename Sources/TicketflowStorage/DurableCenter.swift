@@ -196,7 +196,7 @@ public actor DurableCenter {
     /// Waiting tickets per queue, in the order they will be assigned, with their waiting times.
     public func queueContents(_ queue: String) -> [(ticket: Ticket, waiting: TimeSpan)] {
         let now = clock.now()
-        let ids = (node.center.waiting[queue] ?? []).reversed().flatMap { $0 }
+        let ids = node.center.waitingTickets(in: queue, limit: 1000)
         return ids.compactMap { node.center.tickets[$0] }.map { ($0, now - $0.updatedAt) }
     }
 

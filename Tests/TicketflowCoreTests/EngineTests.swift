@@ -136,7 +136,7 @@ import Testing
         let t = try #require(center.tickets["T1"])
         #expect(t.line == 1 && t.queue == "q2" && t.assignee == nil)
         #expect(t.comments.map(\.body) == ["tried a reboot"])
-        #expect(center.waiting["q2"]?.flatMap { $0 } == ["T1"])
+        #expect(center.waitingTickets(in: "q2") == ["T1"])
         guard case .failure(let r) = center.execute(.escalate(ticket: "T1", to: nil, by: .api), at: t0) else { Issue.record("expected rejection"); return }
         #expect(r.code == "no_line")
     }
