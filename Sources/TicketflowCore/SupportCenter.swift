@@ -13,13 +13,18 @@ public struct SupportCenter: Sendable {
     public private(set) var waiting: [String: [WaitingList]] = [:]
     /// Last agent each round-robin queue assigned to.
     var roundRobinCursor: [String: String] = [:]
+    /// Agents serving each queue, by id: derived from `agents`, kept so routing need not sort on every command.
+    var queueMembers: [String: [String]] = [:]
 
     public init(workflow: Workflow) { self.engine = Engine(workflow: workflow) }
 
     public var workflow: Workflow { engine.workflow }
 
     /// Replaces the workflow; it decides every event from `now` on. Tickets keep their history.
-    public mutating func replaceWorkflow(_ workflow: Workflow) { engine = Engine(workflow: workflow) }
+    public mutating func replaceWorkflow(_ workflow: Workflow) {
+        engine = Engine(workflow: workflow)
+        rebuildQueueMembers()
+    }
 
     /// Decides and applies a command, then routes. Returns every event, routing included.
     public mutating func execute(_ command: Command, at now: Instant) -> Result<[Event], Rejection> {
@@ -54,7 +59,10 @@ public struct SupportCenter: Sendable {
     }
 
     /// Puts back an agent recovered from storage, without routing.
-    public mutating func restore(agent: Agent) { agents[agent.id] = agent }
+    public mutating func restore(agent: Agent) {
+        agents[agent.id] = agent
+        rebuildQueueMembers()
+    }
 
     /// Drops a solved ticket from memory (its state is in storage). Open tickets stay:
     /// routing needs them for queues and agent load. Returns whether it was dropped.
@@ -116,7 +124,14 @@ public struct SupportCenter: Sendable {
             return .failure(Rejection("unknown_queue", "no queue named '\(queue)'"))
         }
         agents[agent.id] = agent
+        rebuildQueueMembers()
         return .success(dispatch(at: now))
+    }
+
+    private mutating func rebuildQueueMembers() {
+        var members: [String: [String]] = [:]
+        for agent in agents.values { for queue in queues(of: agent) { members[queue, default: []].append(agent.id) } }
+        queueMembers = members.mapValues { $0.sorted() }
     }
 
     /// Changes an agent's presence; going online may assign waiting tickets at once.
@@ -139,9 +154,9 @@ public struct SupportCenter: Sendable {
     /// are online, serve the queue, have spare capacity and (for `skills`) the skills needed.
     mutating func dispatch(at now: Instant) -> [Event] {
         var events: [Event] = []
-        for queue in waiting.keys.sorted() {
+        for queue in waiting.keys.sorted() where waiting[queue]!.contains(where: { !$0.isEmpty }) {
             let routing = workflow.queues[queue]?.routing ?? .leastLoaded
-            let candidates = agents.values.filter { queues(of: $0).contains(queue) }.sorted { $0.id < $1.id }
+            let candidates = (queueMembers[queue] ?? []).compactMap { agents[$0] }
             guard !candidates.isEmpty else { continue }
             // Waiting tickets are read in small chunks (an assignment removes a ticket from the
             // list, so reading ahead would go stale), each looked at once, at most 10,000 a dispatch.
