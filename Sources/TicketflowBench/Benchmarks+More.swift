@@ -163,3 +163,34 @@ func benchFsync() -> Double {
     }
     return Double(n) / elapsedSeconds(since: start)
 }
+
+/// The peer comparison's process: create → L1 triage (a private note) → escalate → L2 work
+/// (a public reply) → solve, each step acknowledged after commit. Sequential, like the peer
+/// script, and with 64 concurrent clients. Prints processes/s for both.
+func benchPeerProcess(count: Int) async throws {
+    let dir = temporaryDirectory("tf-bench-peer")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (workflow, source) = loadWorkflow()
+    let node = try DurableCenter(store: try Store(path: dir + "/node.sqlite", durability: .full), defaultWorkflow: (workflow, source, "bench"),
+                                 clock: SystemClock(), logger: quietLogger())
+    _ = try await node.start()
+    func process(_ n: Int) async throws {
+        let (t, _) = try await node.create(draft(n), idempotencyKey: nil)
+        _ = try await node.execute(.comment(ticket: t.id, author: .agent, authorName: "alice", isPublic: false, body: "triaged"))
+        _ = try await node.execute(.escalate(ticket: t.id, to: nil, by: Cause(.agent, "alice")))
+        _ = try await node.execute(.comment(ticket: t.id, author: .agent, authorName: "bob", isPublic: true, body: "fixed"))
+        _ = try await node.execute(.setStatus(ticket: t.id, status: "solved", by: Cause(.agent, "bob")))
+    }
+    let t0 = ContinuousClock.now
+    for i in 0..<count { try await process(i) }
+    let sequential = Double(count) / elapsedSeconds(since: t0)
+    let t1 = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for c in 0..<64 {
+            group.addTask { var i = count + c; while i < count * 11 { try await process(i); i += 64 } }
+        }
+        try await group.waitForAll()
+    }
+    let concurrent = Double(count * 10) / elapsedSeconds(since: t1)
+    print(String(format: "%.1f %.1f", sequential, concurrent))
+}
