@@ -15,6 +15,9 @@ public struct SupportCenter: Sendable {
     var roundRobinCursor: [String: String] = [:]
     /// Agents serving each queue, by id: derived from `agents`, kept so routing need not sort on every command.
     var queueMembers: [String: [String]] = [:]
+    /// Queues where an assignment may have become possible since the last dispatch: a ticket
+    /// started waiting, or an agent serving the queue freed capacity, came online or changed.
+    var dirtyQueues: Set<String> = []
 
     public init(workflow: Workflow) { self.engine = Engine(workflow: workflow) }
 
@@ -24,6 +27,7 @@ public struct SupportCenter: Sendable {
     public mutating func replaceWorkflow(_ workflow: Workflow) {
         engine = Engine(workflow: workflow)
         rebuildQueueMembers()
+        dirtyQueues.formUnion(waiting.keys)
     }
 
     /// Decides and applies a command, then routes. Returns every event, routing included.
@@ -62,6 +66,7 @@ public struct SupportCenter: Sendable {
     public mutating func restore(agent: Agent) {
         agents[agent.id] = agent
         rebuildQueueMembers()
+        dirtyQueues.formUnion(queues(of: agent))
     }
 
     /// Drops a solved ticket from memory (its state is in storage). Open tickets stay:
@@ -79,14 +84,20 @@ public struct SupportCenter: Sendable {
     /// Keeps agent load and queue contents in step with one ticket's change.
     private mutating func account(from before: Ticket?, to ticket: Ticket) {
         if before?.assignee != ticket.assignee || before?.status != ticket.status || before == nil {
-            if let before, let agent = countedAgent(before) { load[agent, default: 0] -= 1 }
+            if let before, let agent = countedAgent(before) {
+                load[agent, default: 0] -= 1
+                if let a = agents[agent] { dirtyQueues.formUnion(queues(of: a)) }
+            }
             if let agent = countedAgent(ticket) { load[agent, default: 0] += 1 }
         }
         let wasWaiting = before.flatMap(waitingQueue)
         let nowWaiting = waitingQueue(ticket)
         if wasWaiting != nowWaiting || before?.priority != ticket.priority {
             if let q = wasWaiting, let before { removeWaiting(before.id, queue: q, rank: before.priority.rank) }
-            if let q = nowWaiting { waiting[q, default: Array(repeating: WaitingList(), count: 4)][ticket.priority.rank].append(ticket.id) }
+            if let q = nowWaiting {
+                waiting[q, default: Array(repeating: WaitingList(), count: 4)][ticket.priority.rank].append(ticket.id)
+                dirtyQueues.insert(q)
+            }
         }
     }
 
@@ -123,8 +134,10 @@ public struct SupportCenter: Sendable {
         for queue in agent.queues where workflow.queues[queue] == nil {
             return .failure(Rejection("unknown_queue", "no queue named '\(queue)'"))
         }
+        if let old = agents[agent.id] { dirtyQueues.formUnion(queues(of: old)) }
         agents[agent.id] = agent
         rebuildQueueMembers()
+        dirtyQueues.formUnion(queues(of: agent))
         return .success(dispatch(at: now))
     }
 
@@ -139,6 +152,7 @@ public struct SupportCenter: Sendable {
         guard var agent = agents[agentID] else { return .failure(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
         agent.presence = presence
         agents[agentID] = agent
+        dirtyQueues.formUnion(queues(of: agent))
         return .success(dispatch(at: now))
     }
 
@@ -154,7 +168,9 @@ public struct SupportCenter: Sendable {
     /// are online, serve the queue, have spare capacity and (for `skills`) the skills needed.
     mutating func dispatch(at now: Instant) -> [Event] {
         var events: [Event] = []
-        for queue in waiting.keys.sorted() where waiting[queue]!.contains(where: { !$0.isEmpty }) {
+        let dirty = dirtyQueues.sorted()
+        dirtyQueues = []
+        for queue in dirty where waiting[queue]?.contains(where: { !$0.isEmpty }) ?? false {
             let routing = workflow.queues[queue]?.routing ?? .leastLoaded
             let candidates = (queueMembers[queue] ?? []).compactMap { agents[$0] }
             guard !candidates.isEmpty else { continue }
