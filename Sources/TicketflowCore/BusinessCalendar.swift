@@ -37,19 +37,19 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
 
     /// The local calendar date at an instant.
     public func localDate(at instant: Instant) -> LocalDate {
-        let offset = Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant.millis) / 1000))) * 1000
-        let (days, _) = (instant.millis + offset).floorDivided(by: 86_400_000)
+        let (days, _) = (instant.millis + ZoneOffsets.offset(timeZone, at: instant.millis)).floorDivided(by: 86_400_000)
         return LocalDate(daysSinceEpoch: Int(days))
     }
 
     /// The instant of a local wall-clock time; a time skipped by DST maps past the gap.
     public func instant(of date: LocalDate, minute: Int) -> Instant {
         let local = Int64(date.daysSinceEpoch) * 86_400_000 + Int64(minute) * 60_000
-        func offset(at ms: Int64) -> Int64 {
-            Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))) * 1000
+        // Most days have one UTC offset from midnight to midnight; those are memoized.
+        if let offset = ZoneOffsets.shared.steadyOffset(zone: timeZone, day: date.daysSinceEpoch) {
+            return Instant(millis: local - offset)
         }
-        let guess = local - offset(at: local)
-        return Instant(millis: local - offset(at: guess))
+        let guess = local - ZoneOffsets.offset(timeZone, at: local)
+        return Instant(millis: local - ZoneOffsets.offset(timeZone, at: guess))
     }
 
     /// The open intervals of one local day, as instants.
@@ -102,5 +102,39 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
         return [date.adding(days: -1), date].contains { d in
             openIntervals(on: d).contains { $0.start <= instant && instant < $0.end }
         }
+    }
+}
+
+/// A memo of UTC offsets per (time zone, local day), for days without a DST change.
+///
+/// Looking an offset up in the time zone database cost a third of every SLA computation.
+/// The memo only ever holds values of a pure function of its key, so sharing it changes no
+/// result; it is bounded and simply cleared when full.
+final class ZoneOffsets: @unchecked Sendable {
+    // @unchecked Sendable: `memo` is only read or written while holding `lock`.
+    static let shared = ZoneOffsets()
+    private let lock = NSLock()
+    private var memo: [Key: Int64?] = [:]
+
+    private struct Key: Hashable { var zone: String; var day: Int }
+
+    static func offset(_ zone: TimeZone, at ms: Int64) -> Int64 {
+        Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))) * 1000
+    }
+
+    /// The offset in force for the whole local day, or nil when it changes during the day.
+    func steadyOffset(zone: TimeZone, day: Int) -> Int64? {
+        let key = Key(zone: zone.identifier, day: day)
+        if let hit = lock.withLock({ memo[key] }) { return hit }
+        let midnight = Int64(day) * 86_400_000
+        let a = ZoneOffsets.offset(zone, at: midnight - ZoneOffsets.offset(zone, at: midnight))
+        let nextMidnight = midnight + 86_400_000
+        let b = ZoneOffsets.offset(zone, at: nextMidnight - ZoneOffsets.offset(zone, at: nextMidnight))
+        let steady: Int64? = a == b ? a : nil
+        lock.withLock {
+            if memo.count > 200_000 { memo.removeAll(keepingCapacity: true) }
+            memo[key] = steady
+        }
+        return steady
     }
 }

@@ -198,19 +198,26 @@ public struct SupportCenter: Sendable {
         return events
     }
 
+    /// The agent a ticket goes to, in one pass over the queue's agents (sorted by id, so ties
+    /// go to the lowest id): online, below capacity, with the skills if the queue routes by skill.
     func pick(from candidates: [Agent], for ticket: Ticket, queue: String, routing: RoutingPolicy) -> String? {
-        let able = candidates.filter { agent in
-            agent.presence == .online && load[agent.id, default: 0] < agent.capacity
-                && (routing != .skills || Set(ticket.requiredSkills).isSubset(of: agent.skills))
+        let needed = routing == .skills && !ticket.requiredSkills.isEmpty ? Set(ticket.requiredSkills) : nil
+        let last = routing == .roundRobin ? roundRobinCursor[queue] : nil
+        var best: String?, bestLoad = Int.max, firstAble: String?
+        for agent in candidates where agent.presence == .online {
+            let l = load[agent.id] ?? 0
+            guard l < agent.capacity else { continue }
+            if let needed, !needed.isSubset(of: agent.skills) { continue }
+            switch routing {
+            case .roundRobin:
+                if firstAble == nil { firstAble = agent.id }
+                if let last, agent.id <= last { continue }
+                return agent.id
+            case .leastLoaded, .skills:
+                if l < bestLoad { best = agent.id; bestLoad = l }
+            }
         }
-        guard !able.isEmpty else { return nil }
-        switch routing {
-        case .roundRobin:
-            let last = roundRobinCursor[queue]
-            return (able.first { last == nil || $0.id > last! } ?? able.first)?.id
-        case .leastLoaded, .skills:
-            return able.min { (load[$0.id, default: 0], $0.id) < (load[$1.id, default: 0], $1.id) }?.id
-        }
+        return routing == .roundRobin ? firstAble : best
     }
 
     /// Tickets assigned to an agent and not solved.

@@ -66,8 +66,29 @@ struct ReportCollector {
     var firstReplyMinutes: [Double] = []
     var resolutionMinutes: [Double] = []
     var createdAt: [String: Instant] = [:]
+    var created = 0
     var replied: Set<String> = []
     var resolved: Set<String> = []
+    /// Figures of tickets the simulation dropped from memory once they could no longer change.
+    var retiredSolved = 0
+    var retiredCompliance: [String: SimulationReport.Compliance] = [:]
+
+    /// Counts a finished ticket before the simulation forgets it.
+    mutating func retire(_ ticket: Ticket?, workflow: Workflow) {
+        guard let ticket else { return }
+        retiredSolved += 1
+        for key in ticket.slaClocks.keys.sorted() { tally(ticket.slaClocks[key]!, key: key, into: &retiredCompliance) }
+        createdAt[ticket.id] = nil
+        replied.remove(ticket.id)
+        resolved.remove(ticket.id)
+    }
+
+    func tally(_ clock: SLAClock, key: String, into compliance: inout [String: SimulationReport.Compliance]) {
+        if clock.metric == .nextReply && clock.isStopped && clock.fulfilledAt == nil && !clock.isBreached { return }
+        var c = compliance[key] ?? .init(met: 0, breached: 0, running: 0, percentMet: 0)
+        if clock.isBreached { c.breached += 1 } else if clock.isStopped { c.met += 1 } else { c.running += 1 }
+        compliance[key] = c
+    }
 
     init(workflow: Workflow) { self.workflow = workflow }
 
@@ -75,7 +96,7 @@ struct ReportCollector {
         events += batch.count
         for event in batch {
             switch event.change {
-            case .created(let t): createdAt[t.id] = t.createdAt
+            case .created(let t): createdAt[t.id] = t.createdAt; created += 1
             case .commented(let c) where c.author == .agent && c.isPublic:
                 if replied.insert(event.ticket).inserted, let start = createdAt[event.ticket] {
                     firstReplyMinutes.append(Double((event.at - start).millis) / 60_000)
@@ -102,19 +123,13 @@ struct ReportCollector {
     }
 
     func report(center: SupportCenter, options: Simulator.Options, end: Instant, happenings: Int) -> SimulationReport {
-        var compliance: [String: SimulationReport.Compliance] = [:]
+        var compliance = retiredCompliance
         var backlog: [String: Int] = Dictionary(uniqueKeysWithValues: workflow.lines.map { ($0.name, 0) })
-        var solved = 0
+        var solved = retiredSolved
         for id in center.tickets.keys.sorted() {
             let ticket = center.tickets[id]!
             if ticket.isSolved(in: workflow) { solved += 1 } else { backlog[workflow.lines[ticket.line].name, default: 0] += 1 }
-            for key in ticket.slaClocks.keys.sorted() {
-                let clock = ticket.slaClocks[key]!
-                if clock.metric == .nextReply && clock.isStopped && clock.fulfilledAt == nil && !clock.isBreached { continue }
-                var c = compliance[key] ?? .init(met: 0, breached: 0, running: 0, percentMet: 0)
-                if clock.isBreached { c.breached += 1 } else if clock.isStopped { c.met += 1 } else { c.running += 1 }
-                compliance[key] = c
-            }
+            for key in ticket.slaClocks.keys.sorted() { tally(ticket.slaClocks[key]!, key: key, into: &compliance) }
         }
         for key in compliance.keys {
             let c = compliance[key]!
@@ -122,7 +137,7 @@ struct ReportCollector {
             compliance[key]!.percentMet = decided == 0 ? 100 : (Double(c.met) * 1000 / Double(decided)).rounded() / 10
         }
         return SimulationReport(workflow: workflow.label, days: options.days, seed: options.seed, agents: options.agents,
-                                ticketsCreated: createdAt.count, ticketsSolved: solved, events: events, slaCompliance: compliance,
+                                ticketsCreated: created, ticketsSolved: solved, events: events, slaCompliance: compliance,
                                 breaches: breaches, warnings: warnings, escalationsToLine: escalations,
                                 firstReply: ReportCollector.percentiles(firstReplyMinutes),
                                 resolution: ReportCollector.percentiles(resolutionMinutes), backlogByLine: backlog,

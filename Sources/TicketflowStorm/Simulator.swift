@@ -112,12 +112,19 @@ public struct Simulator {
         let channelWeights = [0.45, 0.2, 0.15, 0.1, 0.05, 0.05]
         let priorityWeights = [0.2, 0.55, 0.18, 0.07]
 
+        var finished: [String] = []
         // Tickets each agent holds, so a shift ends with a handover instead of a scan.
         var held: [String: Set<String>] = [:]
         var holder: [String: String] = [:]
         func handle(_ events: [Event], at now: Instant) {
             collector.observe(events)
             for event in events {
+                // A closed ticket with no timers left can never change again: drop it, so a
+                // simulated year holds only the live part of the center in memory.
+                if case .statusChanged = event.change, let t = node.center.tickets[event.ticket],
+                   t.isSolved(in: workflow), t.timers.isEmpty, !workflow.statuses.contains(where: { workflow.allows(from: t.status, to: $0) && $0 != t.status }) {
+                    finished.append(event.ticket)
+                }
                 guard case .assigned(let agent) = event.change else { continue }
                 if let previous = holder[event.ticket] { held[previous]?.remove(event.ticket) }
                 holder[event.ticket] = agent
@@ -140,6 +147,8 @@ public struct Simulator {
                 continue
             }
             guard top.at < end else { break }
+            for id in finished { collector.retire(node.center.tickets[id], workflow: workflow); node.passivate(id) }
+            finished.removeAll(keepingCapacity: true)
             _ = queue.popMin()
             handle(node.advance(to: top.at), at: top.at)
             let now = top.at
