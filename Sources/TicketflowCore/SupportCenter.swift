@@ -13,8 +13,9 @@ public struct SupportCenter: Sendable {
     public private(set) var waiting: [String: [WaitingList]] = [:]
     /// Last agent each round-robin queue assigned to.
     var roundRobinCursor: [String: String] = [:]
-    /// Agents serving each queue, by id: derived from `agents`, kept so routing need not sort on every command.
-    var queueMembers: [String: [String]] = [:]
+    /// Agents serving each queue, sorted by id: derived from `agents` whenever an agent
+    /// changes, so routing need not gather and sort agents on every command.
+    var queueMembers: [String: [Agent]] = [:]
     /// Queues where an assignment may have become possible since the last dispatch: a ticket
     /// started waiting, or an agent serving the queue freed capacity, came online or changed.
     var dirtyQueues: Set<String> = []
@@ -142,9 +143,9 @@ public struct SupportCenter: Sendable {
     }
 
     private mutating func rebuildQueueMembers() {
-        var members: [String: [String]] = [:]
-        for agent in agents.values { for queue in queues(of: agent) { members[queue, default: []].append(agent.id) } }
-        queueMembers = members.mapValues { $0.sorted() }
+        var members: [String: [Agent]] = [:]
+        for agent in agents.values { for queue in queues(of: agent) { members[queue, default: []].append(agent) } }
+        queueMembers = members.mapValues { $0.sorted { $0.id < $1.id } }
     }
 
     /// Changes an agent's presence; going online may assign waiting tickets at once.
@@ -152,6 +153,9 @@ public struct SupportCenter: Sendable {
         guard var agent = agents[agentID] else { return .failure(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
         agent.presence = presence
         agents[agentID] = agent
+        for queue in queues(of: agent) {
+            if let i = queueMembers[queue]?.firstIndex(where: { $0.id == agentID }) { queueMembers[queue]![i] = agent }
+        }
         dirtyQueues.formUnion(queues(of: agent))
         return .success(dispatch(at: now))
     }
@@ -172,7 +176,7 @@ public struct SupportCenter: Sendable {
         dirtyQueues = []
         for queue in dirty where waiting[queue]?.contains(where: { !$0.isEmpty }) ?? false {
             let routing = workflow.queues[queue]?.routing ?? .leastLoaded
-            let candidates = (queueMembers[queue] ?? []).compactMap { agents[$0] }
+            let candidates = queueMembers[queue] ?? []
             guard !candidates.isEmpty else { continue }
             // Waiting tickets are read in small chunks (an assignment removes a ticket from the
             // list, so reading ahead would go stale), each looked at once, at most 10,000 a dispatch.
