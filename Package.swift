@@ -47,6 +47,11 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "TicketflowCluster", dependencies: [
+            "CZeroMQ", "TicketflowCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "TicketflowStorm", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -76,6 +81,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "CZeroMQ"]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting"]),
     ],

@@ -31,6 +31,10 @@ public struct WorkflowActivation: Sendable, Equatable {
     /// `file:PATH` or `api`.
     public var origin: String
     public var at: Instant
+
+    public init(label: String, source: String, origin: String, at: Instant) {
+        self.label = label; self.source = source; self.origin = origin; self.at = at
+    }
 }
 
 /// What a restart finds on disk.

@@ -1,0 +1,227 @@
+import CZeroMQ
+import Foundation
+import Logging
+
+/// Node-to-node messaging over ZeroMQ: a ROUTER socket bound at this node's endpoint takes
+/// requests; one DEALER per peer (identity = this node's name) sends them and receives the
+/// replies. Request/reply with correlation ids and timeouts, one-way messages, heartbeats
+/// every second (peer liveness, in the spirit of the zguide's Paranoid Pirate). A malformed
+/// or unknown frame is dropped, counted, and logged at most once per peer per minute.
+///
+/// All sockets live on one I/O thread (libzmq sockets are not thread-safe); other threads
+/// hand it work through a locked queue.
+public final class Transport: @unchecked Sendable {
+    // @unchecked Sendable: sockets are touched only by the I/O thread; every other mutable
+    // field is guarded by `lock`.
+    public typealias Handler = @Sendable (Envelope) async -> Result<[UInt8], Failure>
+
+    /// Why a request failed, as the caller sees it.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var reason: String
+        public init(_ reason: String) { self.reason = reason }
+        public var description: String { reason }
+    }
+
+    public let node: String
+    private let endpoint: String
+    private let peers: [String: String]
+    private let handler: Handler
+    private let logger: Logger
+    private let context = ZMQContext()
+    private let lock = NSLock()
+    private var outbound: [(peer: String?, frames: [[UInt8]])] = []
+    private var pending: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var nextCorrelation: UInt64 = 0
+    private var lastHeard: [String: Date] = [:]
+    private var lastComplaint: [String: Date] = [:]
+    private var malformed = 0
+    private var running = true
+    private var thread: Thread?
+    private let ready = DispatchSemaphore(value: 0)
+    private var startError: (any Error)?
+
+    /// Starts the I/O thread; throws if the endpoint cannot be bound.
+    public init(node: String, endpoint: String, peers: [String: String], logger: Logger = Logger(label: "ticketflow.cluster"),
+                handler: @escaping Handler) throws {
+        self.node = node
+        self.endpoint = endpoint
+        self.peers = peers.filter { $0.key != node }
+        self.handler = handler
+        self.logger = logger
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "ticketflow-zmq-\(node)"
+        self.thread = thread
+        thread.start()
+        ready.wait()
+        if let startError { throw startError }
+    }
+
+    /// Stops the I/O thread; pending requests fail.
+    public func stop() {
+        let waiting: [CheckedContinuation<[UInt8], any Error>] = lock.withLock {
+            running = false
+            defer { pending = [:] }
+            return Array(pending.values)
+        }
+        for w in waiting { w.resume(throwing: Failure("transport stopped")) }
+        while lock.withLock({ thread != nil }) { usleep(1000) }
+    }
+
+    /// Frames dropped because they did not parse.
+    public var malformedFrames: Int { lock.withLock { malformed } }
+
+    /// When each peer was last heard from (any message, heartbeats included).
+    public var liveness: [String: Date?] {
+        lock.withLock { Dictionary(uniqueKeysWithValues: peers.keys.map { ($0, lastHeard[$0]) }) }
+    }
+
+    /// Sends a request and waits for its reply, at most `timeout`.
+    public func request(_ peer: String, type: String, payload: [UInt8], timeout: Duration = .seconds(2)) async throws -> [UInt8] {
+        guard peers[peer] != nil else { throw Failure("unknown peer \(peer)") }
+        let correlation = lock.withLock { () -> UInt64 in nextCorrelation += 1; return nextCorrelation }
+        let frame = Envelope(kind: .request, correlation: correlation, sender: node, type: type, payload: payload).encode()
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.fail(correlation, Failure("\(peer) did not answer \(type) within \(timeout)"))
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let accepted = lock.withLock { () -> Bool in
+                guard running else { return false }
+                pending[correlation] = continuation
+                outbound.append((peer, [frame]))
+                return true
+            }
+            if !accepted { continuation.resume(throwing: Failure("transport stopped")) }
+        }
+    }
+
+    /// Sends a one-way message (no reply, no delivery guarantee).
+    public func send(_ peer: String, type: String, payload: [UInt8]) {
+        let frame = Envelope(kind: .oneWay, correlation: 0, sender: node, type: type, payload: payload).encode()
+        lock.withLock { if running { outbound.append((peer, [frame])) } }
+    }
+
+    private func fail(_ correlation: UInt64, _ error: any Error) {
+        let c = lock.withLock { pending.removeValue(forKey: correlation) }
+        c?.resume(throwing: error)
+    }
+
+    // MARK: The I/O thread
+
+    private func loop() {
+        let router: ZMQSocket
+        var dealers: [String: ZMQSocket] = [:]
+        do {
+            router = try ZMQSocket(context, .router)
+            try router.hardenForServer()
+            try router.bind(endpoint)
+            for (peer, address) in peers.sorted(by: { $0.key < $1.key }) {
+                let dealer = try ZMQSocket(context, .dealer)
+                try dealer.set(ZMQ_ROUTING_ID, bytes: Array(node.utf8))
+                try dealer.set(ZMQ_MAXMSGSIZE, Int64(4 << 20))
+                try dealer.set(ZMQ_HEARTBEAT_IVL, Int32(1000))
+                try dealer.set(ZMQ_HEARTBEAT_TIMEOUT, Int32(3000))
+                // Bounded queue while a peer is down: requests time out rather than pile up.
+                try dealer.set(ZMQ_SNDHWM, Int32(10_000))
+                try dealer.connect(address)
+                dealers[peer] = dealer
+            }
+        } catch {
+            startError = error
+            lock.withLock { thread = nil }
+            ready.signal()
+            return
+        }
+        ready.signal()
+        let peerNames = dealers.keys.sorted()
+        let sockets = [router] + peerNames.map { dealers[$0]! }
+        var lastBeat = Date.distantPast
+        while lock.withLock({ running }) {
+            if Date().timeIntervalSince(lastBeat) >= 1 {
+                lastBeat = Date()
+                let beat = Envelope(kind: .heartbeat, correlation: 0, sender: node, type: "heartbeat").encode()
+                for name in peerNames { _ = try? dealers[name]!.send([beat]) }
+            }
+            let work = lock.withLock { () -> [(peer: String?, frames: [[UInt8]])] in defer { outbound = [] }; return outbound }
+            for item in work {
+                // A request or one-way message goes out on the peer's DEALER; a reply goes back
+                // through the ROUTER, addressed by the requester's identity.
+                if let peer = item.peer, let dealer = dealers[peer] {
+                    _ = try? dealer.send(item.frames)
+                } else {
+                    _ = try? router.send(item.frames)
+                }
+            }
+            guard let readable = try? zmqPoll(sockets, timeoutMillis: work.isEmpty ? 5 : 0) else { continue }
+            for index in readable {
+                var budget = 1000   // bounded per poll round, so one flood cannot starve the rest
+                while budget > 0, let frames = try? sockets[index].receive() {
+                    budget -= 1
+                    if index == 0 { inboundRequest(frames) } else { inboundReply(frames, from: peerNames[index - 1]) }
+                }
+            }
+        }
+        lock.withLock { thread = nil }
+    }
+
+    private func inboundRequest(_ frames: [[UInt8]]) {
+        guard frames.count == 2, let identity = String(validating: frames[0], as: UTF8.self) else {
+            complain(about: frames.first.flatMap { String(validating: $0, as: UTF8.self) } ?? "unknown", "expected 2 frames, got \(frames.count)")
+            return
+        }
+        let envelope: Envelope
+        do { envelope = try Envelope.decode(frames[1]) } catch {
+            complain(about: identity, error.reason)
+            return
+        }
+        guard peers[envelope.sender] != nil, envelope.sender == identity else {
+            complain(about: identity, "sender '\(envelope.sender)' is not a member of the cluster")
+            return
+        }
+        lock.withLock { lastHeard[envelope.sender] = Date() }
+        switch envelope.kind {
+        case .heartbeat:
+            return
+        case .request, .oneWay:
+            let handler = self.handler, node = self.node
+            Task { [weak self] in
+                let result = await handler(envelope)
+                guard envelope.kind == .request, let self else { return }
+                let reply: Envelope
+                switch result {
+                case .success(let payload): reply = Envelope(kind: .reply, correlation: envelope.correlation, sender: node, type: envelope.type, payload: payload)
+                case .failure(let f): reply = Envelope(kind: .failure, correlation: envelope.correlation, sender: node, type: envelope.type, payload: Array(f.reason.utf8))
+                }
+                self.lock.withLock { if self.running { self.outbound.append((nil, [Array(identity.utf8), reply.encode()])) } }
+            }
+        case .reply, .failure:
+            complain(about: identity, "a \(envelope.kind) arrived on the request socket")
+        }
+    }
+
+    private func inboundReply(_ frames: [[UInt8]], from peer: String) {
+        guard frames.count == 1, let envelope = try? Envelope.decode(frames[0]) else {
+            complain(about: peer, "malformed reply")
+            return
+        }
+        lock.withLock { lastHeard[peer] = Date() }
+        let continuation = lock.withLock { pending.removeValue(forKey: envelope.correlation) }
+        switch envelope.kind {
+        case .reply: continuation?.resume(returning: envelope.payload)
+        case .failure: continuation?.resume(throwing: Failure(String(decoding: envelope.payload, as: UTF8.self)))
+        default: complain(about: peer, "a \(envelope.kind) arrived on a reply socket")
+        }
+    }
+
+    /// Counts a dropped frame; logs at most once per peer per minute.
+    private func complain(about peer: String, _ reason: String) {
+        let shouldLog = lock.withLock { () -> Bool in
+            malformed += 1
+            if let last = lastComplaint[peer], Date().timeIntervalSince(last) < 60 { return false }
+            lastComplaint[peer] = Date()
+            return true
+        }
+        if shouldLog { logger.warning("dropped a malformed frame from \(peer): \(reason) (further ones this minute are only counted)") }
+    }
+}

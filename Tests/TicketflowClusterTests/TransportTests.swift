@@ -1,0 +1,101 @@
+import CZeroMQ
+import Foundation
+import Testing
+@testable import TicketflowCluster
+
+/// Transports of several nodes over ZeroMQ on loopback, in one process.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct TransportTests {
+    /// A free loopback TCP port (bound and released; good enough for tests on one machine).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func echo(_ node: String) -> Transport.Handler {
+        { envelope in
+            if envelope.type == "fail" { return .failure(Transport.Failure("asked to fail")) }
+            return .success(Array("\(node) got \(envelope.type) from \(envelope.sender): ".utf8) + envelope.payload)
+        }
+    }
+
+    func cluster(_ names: [String], running: [String]? = nil) throws -> [String: Transport] {
+        let endpoints = Dictionary(uniqueKeysWithValues: names.map { ($0, "tcp://127.0.0.1:\(Self.freePort())") })
+        var out: [String: Transport] = [:]
+        for name in running ?? names {
+            out[name] = try Transport(node: name, endpoint: endpoints[name]!, peers: endpoints, handler: Self.echo(name))
+        }
+        return out
+    }
+
+    @Test func envelopesRoundTripAndGarbageIsRefused() throws {
+        let e = Envelope(kind: .request, correlation: 300_000, sender: "n1", type: "ticket.get", payload: [1, 2, 3])
+        #expect(try Envelope.decode(e.encode()) == e)
+        for junk: [UInt8] in [[], [1], [9, 0, 0, 0, 0], [1, 77, 0, 0, 0], [1, 0, 0x80, 0x80, 0x80], [1, 0, 1, 200, 65]] {
+            #expect(throws: Envelope.Malformed.self) { _ = try Envelope.decode(junk) }
+        }
+    }
+
+    @Test func requestsAndRepliesBothWays() async throws {
+        let nodes = try cluster(["n1", "n2"])
+        defer { nodes.values.forEach { $0.stop() } }
+        let reply = try await nodes["n1"]!.request("n2", type: "ticket.get", payload: Array("T1".utf8))
+        #expect(String(decoding: reply, as: UTF8.self) == "n2 got ticket.get from n1: T1")
+        let back = try await nodes["n2"]!.request("n1", type: "ping", payload: [])
+        #expect(String(decoding: back, as: UTF8.self) == "n1 got ping from n2: ")
+        await #expect(throws: Transport.Failure.self) { _ = try await nodes["n1"]!.request("n2", type: "fail", payload: []) }
+    }
+
+    @Test func concurrentRequestsGetTheirOwnReplies() async throws {
+        let nodes = try cluster(["n1", "n2"])
+        defer { nodes.values.forEach { $0.stop() } }
+        let n1 = nodes["n1"]!
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let reply = try await n1.request("n2", type: "t", payload: Array("\(i)".utf8))
+                    #expect(String(decoding: reply, as: UTF8.self) == "n2 got t from n1: \(i)")
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func aDownPeerTimesOutAndHeartbeatsShowLiveness() async throws {
+        let nodes = try cluster(["n1", "n2", "n3"], running: ["n1", "n2"])
+        defer { nodes.values.forEach { $0.stop() } }
+        let started = Date()
+        await #expect(throws: Transport.Failure.self) { _ = try await nodes["n1"]!.request("n3", type: "t", payload: [], timeout: .milliseconds(300)) }
+        #expect(Date().timeIntervalSince(started) < 2)
+        try await Task.sleep(for: .milliseconds(1500))
+        let live = nodes["n1"]!.liveness
+        #expect(live["n2"].flatMap { $0 } != nil)
+        #expect(live["n3"].flatMap { $0 } == nil)
+    }
+
+    @Test func garbageFramesAreDroppedAndCountedAndTheNodeKeepsServing() async throws {
+        let endpoints = ["n1": "tcp://127.0.0.1:\(Self.freePort())", "n2": "tcp://127.0.0.1:\(Self.freePort())"]
+        let n1 = try Transport(node: "n1", endpoint: endpoints["n1"]!, peers: endpoints, handler: Self.echo("n1"))
+        let n2 = try Transport(node: "n2", endpoint: endpoints["n2"]!, peers: endpoints, handler: Self.echo("n2"))
+        defer { n1.stop(); n2.stop() }
+        // An intruder speaking raw ZeroMQ at n1's socket.
+        let context = ZMQContext()
+        let evil = try ZMQSocket(context, .dealer)
+        try evil.set(ZMQ_ROUTING_ID, bytes: Array("evil".utf8))
+        try evil.connect(endpoints["n1"]!)
+        let junk: [[[UInt8]]] = [[[0xFF, 0x00]], [[1, 0, 0, 4]], [Array("hello".utf8), Array("world".utf8)],
+                                 [Envelope(kind: .request, correlation: 1, sender: "evil", type: "x").encode()], [[]]]
+        for _ in 0..<50 { for frames in junk { _ = try evil.send(frames) } }
+        for _ in 0..<100 where n1.malformedFrames < 250 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(n1.malformedFrames == 250)
+        let reply = try await n2.request("n1", type: "still-there", payload: [])
+        #expect(String(decoding: reply, as: UTF8.self) == "n1 got still-there from n2: ")
+    }
+}
