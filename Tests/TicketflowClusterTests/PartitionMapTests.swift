@@ -1,0 +1,35 @@
+import Testing
+@testable import TicketflowCluster
+
+@Suite struct PartitionMapTests {
+    @Test func everyNodeComputesTheSameMap() {
+        let a = PartitionMap(nodes: ["n1", "n2", "n3"], partitions: 64)
+        let b = PartitionMap(nodes: ["n3", "n1", "n2"], partitions: 64)
+        #expect(a == b)
+        #expect(a.owners.count == 64)
+    }
+
+    @Test func partitionsSpreadOverTheNodes() {
+        let map = PartitionMap(nodes: ["n1", "n2", "n3"], partitions: 64)
+        for node in ["n1", "n2", "n3"] {
+            let owned = map.partitions(of: node).count
+            #expect(owned >= 10 && owned <= 32, "\(node) owns \(owned)")
+        }
+    }
+
+    @Test func removingANodeMovesOnlyItsPartitions() {
+        let three = PartitionMap(nodes: ["n1", "n2", "n3"], partitions: 64)
+        let two = PartitionMap(nodes: ["n1", "n2"], partitions: 64)
+        for p in 0..<64 where three.owner(of: p) != "n3" {
+            #expect(two.owner(of: p) == three.owner(of: p))
+        }
+    }
+
+    @Test func hashIsStable() {
+        // Fixed values: a change here would move every partition of every cluster.
+        #expect(PartitionMap.fnv1a64("") == 0xcbf2_9ce4_8422_2325)
+        #expect(PartitionMap.fnv1a64("a") == 0xaf63_dc4c_8601_ec8c)
+        let map = PartitionMap(nodes: ["n1", "n2", "n3"], partitions: 8)
+        #expect(map.partition(forKey: "form-4711") == map.partition(forKey: "form-4711"))
+    }
+}
