@@ -51,6 +51,7 @@ let package = Package(
         .target(name: "TicketflowCluster", dependencies: [
             "CZeroMQ", "TicketflowCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TicketflowStorm", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
@@ -67,7 +68,7 @@ let package = Package(
         ]),
         .target(name: "CMallocStats"),
         .executableTarget(name: "TicketflowBench", dependencies: [
-            "CMallocStats", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
+            "CMallocStats", "CZeroMQ", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),

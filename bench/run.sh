@@ -25,6 +25,7 @@ wrk_out=$(bench/http-create.sh 10 full | tee /dev/stderr)
 http=$(echo "$wrk_out" | awk '/Requests\/sec/ {print $2}')
 p99=$(echo "$wrk_out" | awk '/ 99%/ {print $2}')
 echo "| HTTP ticket creates/s (wrk -t2 -c64, full) | $http | in-process creates/s: the durable rows above | | p99 $p99; wrk shares the 2 cores; target ≥ 20,000/s |" | tee -a "$out"
+run "$bin" zmq 3
 run "$bin" timers
 run "$bin" lateness
 run "$bin" memory 1000000

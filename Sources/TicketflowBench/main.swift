@@ -5,7 +5,7 @@ import TicketflowStorage
 // with the HTTP ones and writes bench/results/latest.md). Each prints Markdown table rows.
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: ticketflow-bench durable|timers|lateness|memory|simulate|year|restart|peer-process|fsync [N]")
+    print("usage: ticketflow-bench durable|timers|lateness|memory|simulate|year|restart|peer-process|zmq|fsync [N]")
     exit(2)
 }
 let n = arguments.count > 1 ? Int(arguments[1]) : nil
@@ -20,6 +20,7 @@ case "simulate": benchSimulation(days: 30, ticketsPerDay: 2000, agents: 60, labe
 case "year": benchSimulation(days: n ?? 365, ticketsPerDay: 10_000, agents: 300, label: "\(n ?? 365) days × 10,000 tickets/day")
 case "restart": try await benchRestart(count: n ?? 1_000_000)
 case "peer-process": try await benchPeerProcess(count: n ?? 1000)
+case "zmq": try await benchZMQ(seconds: Double(n ?? 3))
 case "fsync": report("disk fsync rate (4 KiB write + fsync)", "\(format(benchFsync()))/s")
 default:
     print("unknown benchmark \(which)")

@@ -30,7 +30,13 @@ public final class Transport: @unchecked Sendable {
     private let context = ZMQContext()
     private let lock = NSLock()
     private var outbound: [(peer: String?, frames: [[UInt8]])] = []
-    private var pending: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    /// Requests waiting for their reply, with the instant they time out.
+    private var pending: [UInt64: Pending] = [:]
+    private struct Pending {
+        var continuation: CheckedContinuation<[UInt8], any Error>
+        var deadline: ContinuousClock.Instant
+        var what: String
+    }
     private var nextCorrelation: UInt64 = 0
     private var lastHeard: [String: Date] = [:]
     private var lastComplaint: [String: Date] = [:]
@@ -38,6 +44,10 @@ public final class Transport: @unchecked Sendable {
     private var running = true
     private var thread: Thread?
     private let ready = DispatchSemaphore(value: 0)
+    /// A pipe that wakes the I/O thread from `zmq_poll` when work is queued for it.
+    private let wakePipe: (read: Int32, write: Int32)
+    /// True while the I/O thread waits in `zmq_poll` with nothing queued.
+    private var sleeping = false
     private var startError: (any Error)?
 
     /// Starts the I/O thread; throws if the endpoint cannot be bound.
@@ -48,6 +58,10 @@ public final class Transport: @unchecked Sendable {
         self.peers = peers.filter { $0.key != node }
         self.handler = handler
         self.logger = logger
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw Failure("cannot create the wake-up pipe: errno \(errno)") }
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        wakePipe = (fds[0], fds[1])
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "ticketflow-zmq-\(node)"
         self.thread = thread
@@ -61,10 +75,30 @@ public final class Transport: @unchecked Sendable {
         let waiting: [CheckedContinuation<[UInt8], any Error>] = lock.withLock {
             running = false
             defer { pending = [:] }
-            return Array(pending.values)
+            return pending.values.map(\.continuation)
         }
         for w in waiting { w.resume(throwing: Failure("transport stopped")) }
+        wake()
         while lock.withLock({ thread != nil }) { usleep(1000) }
+        close(wakePipe.read)
+        close(wakePipe.write)
+    }
+
+    /// Queues frames for the I/O thread and wakes it if it is waiting in `zmq_poll`.
+    private func enqueue(_ peer: String?, _ frames: [[UInt8]]) -> Bool {
+        let (accepted, mustWake) = lock.withLock { () -> (Bool, Bool) in
+            guard running else { return (false, false) }
+            outbound.append((peer, frames))
+            defer { sleeping = false }
+            return (true, sleeping)
+        }
+        if mustWake { wake() }
+        return accepted
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
     }
 
     /// Frames dropped because they did not parse.
@@ -80,31 +114,35 @@ public final class Transport: @unchecked Sendable {
         guard peers[peer] != nil else { throw Failure("unknown peer \(peer)") }
         let correlation = lock.withLock { () -> UInt64 in nextCorrelation += 1; return nextCorrelation }
         let frame = Envelope(kind: .request, correlation: correlation, sender: node, type: type, payload: payload).encode()
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.fail(correlation, Failure("\(peer) did not answer \(type) within \(timeout)"))
+        // The I/O thread fails it once the deadline passes (checked every poll round, ≤ 100 ms).
+        let entry = { (c: CheckedContinuation<[UInt8], any Error>) in
+            Pending(continuation: c, deadline: .now + timeout, what: "\(peer) did not answer \(type) within \(timeout)")
         }
-        defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
-            let accepted = lock.withLock { () -> Bool in
-                guard running else { return false }
-                pending[correlation] = continuation
-                outbound.append((peer, [frame]))
-                return true
-            }
-            if !accepted { continuation.resume(throwing: Failure("transport stopped")) }
+            lock.withLock { pending[correlation] = entry(continuation) }
+            if !enqueue(peer, [frame]) { fail(correlation, Failure("transport stopped")) }
         }
     }
 
     /// Sends a one-way message (no reply, no delivery guarantee).
     public func send(_ peer: String, type: String, payload: [UInt8]) {
         let frame = Envelope(kind: .oneWay, correlation: 0, sender: node, type: type, payload: payload).encode()
-        lock.withLock { if running { outbound.append((peer, [frame])) } }
+        _ = enqueue(peer, [frame])
     }
 
     private func fail(_ correlation: UInt64, _ error: any Error) {
         let c = lock.withLock { pending.removeValue(forKey: correlation) }
-        c?.resume(throwing: error)
+        c?.continuation.resume(throwing: error)
+    }
+
+    /// Fails every request whose deadline has passed.
+    private func expireRequests() {
+        let now = ContinuousClock.now
+        let expired = lock.withLock { () -> [Pending] in
+            let keys = pending.filter { $0.value.deadline <= now }.map(\.key)
+            return keys.compactMap { pending.removeValue(forKey: $0) }
+        }
+        for p in expired { p.continuation.resume(throwing: Failure(p.what)) }
     }
 
     // MARK: The I/O thread
@@ -137,13 +175,22 @@ public final class Transport: @unchecked Sendable {
         let peerNames = dealers.keys.sorted()
         let sockets = [router] + peerNames.map { dealers[$0]! }
         var lastBeat = Date.distantPast
+        var lastExpiry = ContinuousClock.now
         while lock.withLock({ running }) {
             if Date().timeIntervalSince(lastBeat) >= 1 {
                 lastBeat = Date()
                 let beat = Envelope(kind: .heartbeat, correlation: 0, sender: node, type: "heartbeat").encode()
                 for name in peerNames { _ = try? dealers[name]!.send([beat]) }
             }
-            let work = lock.withLock { () -> [(peer: String?, frames: [[UInt8]])] in defer { outbound = [] }; return outbound }
+            if ContinuousClock.now - lastExpiry >= .milliseconds(100) {
+                lastExpiry = .now
+                expireRequests()
+            }
+            let work = lock.withLock { () -> [(peer: String?, frames: [[UInt8]])] in
+                defer { outbound = [] }
+                sleeping = outbound.isEmpty
+                return outbound
+            }
             for item in work {
                 // A request or one-way message goes out on the peer's DEALER; a reply goes back
                 // through the ROUTER, addressed by the requester's identity.
@@ -153,8 +200,13 @@ public final class Transport: @unchecked Sendable {
                     _ = try? router.send(item.frames)
                 }
             }
-            guard let readable = try? zmqPoll(sockets, timeoutMillis: work.isEmpty ? 5 : 0) else { continue }
-            for index in readable {
+            guard let readable = try? zmqPoll(sockets, wakeFD: wakePipe.read, timeoutMillis: work.isEmpty ? 100 : 0) else { continue }
+            lock.withLock { sleeping = false }
+            for index in readable where index == sockets.count {
+                var drain = [UInt8](repeating: 0, count: 256)
+                while read(wakePipe.read, &drain, drain.count) > 0 {}
+            }
+            for index in readable where index < sockets.count {
                 var budget = 1000   // bounded per poll round, so one flood cannot starve the rest
                 while budget > 0, let frames = try? sockets[index].receive() {
                     budget -= 1
@@ -193,7 +245,7 @@ public final class Transport: @unchecked Sendable {
                 case .success(let payload): reply = Envelope(kind: .reply, correlation: envelope.correlation, sender: node, type: envelope.type, payload: payload)
                 case .failure(let f): reply = Envelope(kind: .failure, correlation: envelope.correlation, sender: node, type: envelope.type, payload: Array(f.reason.utf8))
                 }
-                self.lock.withLock { if self.running { self.outbound.append((nil, [Array(identity.utf8), reply.encode()])) } }
+                _ = self.enqueue(nil, [Array(identity.utf8), reply.encode()])
             }
         case .reply, .failure:
             complain(about: identity, "a \(envelope.kind) arrived on the request socket")
@@ -208,8 +260,8 @@ public final class Transport: @unchecked Sendable {
         lock.withLock { lastHeard[peer] = Date() }
         let continuation = lock.withLock { pending.removeValue(forKey: envelope.correlation) }
         switch envelope.kind {
-        case .reply: continuation?.resume(returning: envelope.payload)
-        case .failure: continuation?.resume(throwing: Failure(String(decoding: envelope.payload, as: UTF8.self)))
+        case .reply: continuation?.continuation.resume(returning: envelope.payload)
+        case .failure: continuation?.continuation.resume(throwing: Failure(String(decoding: envelope.payload, as: UTF8.self)))
         default: complain(about: peer, "a \(envelope.kind) arrived on a reply socket")
         }
     }

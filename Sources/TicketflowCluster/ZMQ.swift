@@ -26,10 +26,13 @@ public struct ZMQError: Error, CustomStringConvertible {
 public final class ZMQSocket {
     public enum Kind { case router, dealer }
     let raw: UnsafeMutableRawPointer
+    /// Held so the context outlives its sockets: `zmq_ctx_term` blocks until every socket is closed.
+    private let context: ZMQContext
 
     public init(_ context: ZMQContext, _ kind: Kind) throws {
         guard let s = zmq_socket(context.raw, kind == .router ? ZMQ_ROUTER : ZMQ_DEALER) else { throw ZMQError.last("zmq_socket") }
         raw = s
+        self.context = context
         try set(ZMQ_LINGER, Int32(0))
     }
 
@@ -101,9 +104,11 @@ public final class ZMQSocket {
     }
 }
 
-/// Waits until one of the sockets is readable or `timeoutMillis` passes; returns the readable indexes.
-public func zmqPoll(_ sockets: [ZMQSocket], timeoutMillis: Int) throws -> [Int] {
+/// Waits until one of the sockets (or the file descriptor `wakeFD`, when given) is readable
+/// or `timeoutMillis` passes; returns the readable indexes (`sockets.count` stands for `wakeFD`).
+public func zmqPoll(_ sockets: [ZMQSocket], wakeFD: Int32? = nil, timeoutMillis: Int) throws -> [Int] {
     var items = sockets.map { zmq_pollitem_t(socket: $0.raw, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+    if let wakeFD { items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0)) }
     let rc = zmq_poll(&items, Int32(items.count), timeoutMillis)
     if rc < 0 {
         if zmq_errno() == EINTR { return [] }

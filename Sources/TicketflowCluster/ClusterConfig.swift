@@ -1,0 +1,43 @@
+import Foundation
+import Yams
+
+/// A cluster file (`cluster/local.yaml`): the partition count and every node's HTTP address,
+/// ZeroMQ endpoint and data directory.
+public struct ClusterConfig: Sendable, Decodable, Equatable {
+    public struct Node: Sendable, Decodable, Equatable {
+        public var name: String
+        public var http: String
+        public var zmq: String
+        public var data: String
+    }
+
+    public var partitions: Int
+    public var nodes: [Node]
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func load(path: String) throws -> ClusterConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Invalid(description: "\(path): cannot read file") }
+        let config: ClusterConfig
+        do { config = try YAMLDecoder().decode(ClusterConfig.self, from: text) } catch {
+            throw Invalid(description: "\(path): \(error)")
+        }
+        var problems: [String] = []
+        if !(1...4096).contains(config.partitions) { problems.append("partitions must be 1…4096") }
+        if config.nodes.isEmpty { problems.append("nodes: at least one node") }
+        if Set(config.nodes.map(\.name)).count != config.nodes.count { problems.append("nodes: names must be unique") }
+        for n in config.nodes {
+            if !n.zmq.hasPrefix("tcp://") { problems.append("node \(n.name): zmq must be a tcp:// endpoint") }
+            if n.http.split(separator: ":").count != 2 || Int(n.http.split(separator: ":").last ?? "") == nil {
+                problems.append("node \(n.name): http must be HOST:PORT")
+            }
+        }
+        if !problems.isEmpty { throw Invalid(description: "\(path): " + problems.joined(separator: "; ")) }
+        return config
+    }
+
+    public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+    public var partitionMap: PartitionMap { PartitionMap(nodes: nodes.map(\.name), partitions: partitions) }
+}
