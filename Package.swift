@@ -39,7 +39,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TicketflowServer", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowCluster",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,7 +69,7 @@ let package = Package(
         ]),
         .target(name: "CMallocStats"),
         .executableTarget(name: "TicketflowBench", dependencies: [
-            "CMallocStats", "CZeroMQ", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
+            "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -82,9 +83,9 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "CZeroMQ"]),
+        .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster"]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,3 @@
-import CZeroMQ
 import Foundation
 import TicketflowCluster
 
@@ -51,7 +50,7 @@ func rawZMQRoundTrips(endpoint: String, seconds: Double, window: Int) throws -> 
     let router = try ZMQSocket(context, .router)
     try router.bind(endpoint)
     let dealer = try ZMQSocket(context, .dealer)
-    try dealer.set(ZMQ_ROUTING_ID, bytes: Array("a".utf8))
+    try dealer.setRoutingID("a")
     try dealer.connect(endpoint)
     let payload = [UInt8](repeating: 7, count: 64)
     var inFlight = 0, done = 0

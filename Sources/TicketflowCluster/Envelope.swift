@@ -37,6 +37,7 @@ public struct Envelope: Equatable, Sendable {
 
     public struct Malformed: Error, Equatable, CustomStringConvertible {
         public var reason: String
+        public init(reason: String) { self.reason = reason }
         public var description: String { reason }
     }
 

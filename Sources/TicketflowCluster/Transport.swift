@@ -29,7 +29,14 @@ public final class Transport: @unchecked Sendable {
     private let logger: Logger
     private let context = ZMQContext()
     private let lock = NSLock()
-    private var outbound: [(peer: String?, frames: [[UInt8]])] = []
+    /// Frames for the I/O thread: to a peer's DEALER, or (peer nil) a reply through the ROUTER;
+    /// `correlation` names the request to fail if the peer cannot take it.
+    private var outbound: [Outbound] = []
+    private struct Outbound {
+        var peer: String?
+        var frames: [[UInt8]]
+        var correlation: UInt64?
+    }
     /// Requests waiting for their reply, with the instant they time out.
     private var pending: [UInt64: Pending] = [:]
     private struct Pending {
@@ -85,10 +92,10 @@ public final class Transport: @unchecked Sendable {
     }
 
     /// Queues frames for the I/O thread and wakes it if it is waiting in `zmq_poll`.
-    private func enqueue(_ peer: String?, _ frames: [[UInt8]]) -> Bool {
+    private func enqueue(_ peer: String?, _ frames: [[UInt8]], correlation: UInt64? = nil) -> Bool {
         let (accepted, mustWake) = lock.withLock { () -> (Bool, Bool) in
             guard running else { return (false, false) }
-            outbound.append((peer, frames))
+            outbound.append(Outbound(peer: peer, frames: frames, correlation: correlation))
             defer { sleeping = false }
             return (true, sleeping)
         }
@@ -120,7 +127,7 @@ public final class Transport: @unchecked Sendable {
         }
         return try await withCheckedThrowingContinuation { continuation in
             lock.withLock { pending[correlation] = entry(continuation) }
-            if !enqueue(peer, [frame]) { fail(correlation, Failure("transport stopped")) }
+            if !enqueue(peer, [frame], correlation: correlation) { fail(correlation, Failure("transport stopped")) }
         }
     }
 
@@ -160,7 +167,9 @@ public final class Transport: @unchecked Sendable {
                 try dealer.set(ZMQ_MAXMSGSIZE, Int64(4 << 20))
                 try dealer.set(ZMQ_HEARTBEAT_IVL, Int32(1000))
                 try dealer.set(ZMQ_HEARTBEAT_TIMEOUT, Int32(3000))
-                // Bounded queue while a peer is down: requests time out rather than pile up.
+                // Queue only on a live connection: while a peer is down a request fails at once
+                // instead of waiting in a queue and being run after its caller gave up.
+                try dealer.set(ZMQ_IMMEDIATE, Int32(1))
                 try dealer.set(ZMQ_SNDHWM, Int32(10_000))
                 try dealer.connect(address)
                 dealers[peer] = dealer
@@ -176,6 +185,9 @@ public final class Transport: @unchecked Sendable {
         let sockets = [router] + peerNames.map { dealers[$0]! }
         var lastBeat = Date.distantPast
         var lastExpiry = ContinuousClock.now
+        // Requests whose peer has no live connection yet: retried each round until they
+        // expire, never queued inside libzmq where they could run after their caller gave up.
+        var blocked: [Outbound] = []
         while lock.withLock({ running }) {
             if Date().timeIntervalSince(lastBeat) >= 1 {
                 lastBeat = Date()
@@ -186,21 +198,24 @@ public final class Transport: @unchecked Sendable {
                 lastExpiry = .now
                 expireRequests()
             }
-            let work = lock.withLock { () -> [(peer: String?, frames: [[UInt8]])] in
+            let retries = blocked
+            blocked = []
+            let work = lock.withLock { () -> [Outbound] in
                 defer { outbound = [] }
-                sleeping = outbound.isEmpty
-                return outbound
+                sleeping = outbound.isEmpty && retries.isEmpty
+                return retries.filter { pending[$0.correlation!] != nil } + outbound
             }
             for item in work {
                 // A request or one-way message goes out on the peer's DEALER; a reply goes back
                 // through the ROUTER, addressed by the requester's identity.
                 if let peer = item.peer, let dealer = dealers[peer] {
-                    _ = try? dealer.send(item.frames)
+                    let sent = (try? dealer.send(item.frames)) ?? false
+                    if !sent, item.correlation != nil { blocked.append(item) }
                 } else {
                     _ = try? router.send(item.frames)
                 }
             }
-            guard let readable = try? zmqPoll(sockets, wakeFD: wakePipe.read, timeoutMillis: work.isEmpty ? 100 : 0) else { continue }
+            guard let readable = try? zmqPoll(sockets, wakeFD: wakePipe.read, timeoutMillis: !blocked.isEmpty ? 5 : work.isEmpty ? 100 : 0) else { continue }
             lock.withLock { sleeping = false }
             for index in readable where index == sockets.count {
                 var drain = [UInt8](repeating: 0, count: 256)

@@ -52,6 +52,9 @@ public final class ZMQSocket {
         guard bytes.withUnsafeBytes({ zmq_setsockopt(raw, option, $0.baseAddress, $0.count) }) == 0 else { throw ZMQError.last("zmq_setsockopt \(option)") }
     }
 
+    /// The identity a ROUTER peer sees for this socket (set before `connect`).
+    public func setRoutingID(_ name: String) throws { try set(ZMQ_ROUTING_ID, bytes: Array(name.utf8)) }
+
     /// The safe defaults libzmq lacks for a server: a message size limit, heartbeats, and a
     /// short handshake timeout.
     public func hardenForServer(maxMessageBytes: Int64 = 4 << 20) throws {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import TicketflowCluster
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowStorage
@@ -16,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     public var durability = Durability.full
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// In a cluster: the cluster file and this node's name in it. The node's HTTP address and
+    /// data directory then come from the cluster file.
+    public var cluster: (config: ClusterConfig, node: String)?
     public init() {}
 }
 
@@ -36,17 +40,32 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let source = try String(contentsOfFile: config.workflowPath, encoding: .utf8)
     try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
     let started = ContinuousClock.now
+    var admits: (@Sendable (Int64) -> Bool)?
+    if let cluster = config.cluster {
+        // Ticket numbers this node mints fall in its own partitions: unique cluster-wide.
+        let map = cluster.config.partitionMap, me = cluster.node
+        admits = { number in map.owner(of: map.partition(forKey: String(number))) == me }
+    }
     let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
     let metrics = NodeMetrics()
     let clock = SystemClock()
     let node = try DurableCenter(store: store, defaultWorkflow: (workflow, source, "file:\(config.workflowPath)"), clock: clock,
-                                 logger: logger, observer: metrics)
+                                 logger: logger, observer: metrics, admitsTicketNumber: admits)
     let overdue = try await node.start()
     let elapsed = ContinuousClock.now - started
     let label = await node.workflow.label, active = await node.activeTickets
     logger.info("node ready in \(elapsed): workflow \(label), \(active) active tickets, \(overdue) overdue timers fired")
 
+    let gateway = try config.cluster.map { try ClusterGateway(config: $0.config, me: $0.node, node: node, logger: logger) }
+    if let cluster = config.cluster {
+        logger.info("cluster member \(cluster.node): owns \(cluster.config.partitionMap.partitions(of: cluster.node).count) of \(cluster.config.partitions) partitions")
+    }
+
     let router = Router()
+    if let gateway {
+        router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes))
+        ClusterRoutes(gateway: gateway).register(on: router)
+    }
     Routes(node: node, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
     router.get("healthz") { _, _ -> Response in
         let healthy = await node.isHealthy
@@ -54,15 +73,18 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
                              status: healthy ? .ok : .serviceUnavailable)
     }
     router.get("metrics") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                 body: .init(byteBuffer: ByteBuffer(string: await metrics.render(node: node))))
+        var text = await metrics.render(node: node)
+        if let gateway { text += gateway.metricsText() }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
     router.get("/") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
     }
     let host = config.host
+    let responder = router.buildResponder()
+    gateway?.attach(responder)
     var app = Application(
-        router: router,
+        responder: responder,
         configuration: .init(address: .hostname(host, port: config.port), serverName: "ticketflow"),
         onServerRunning: { channel in
             // Printed on stdout so scripts and tests can find the port when started with --port 0.
@@ -71,5 +93,6 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         logger: logger
     )
     app.addServices(TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
+    if let gateway { app.addServices(ClusterService(gateway: gateway)) }
     return (app, node)
 }

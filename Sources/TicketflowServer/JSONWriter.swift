@@ -15,6 +15,14 @@ struct JSONWriter {
     }
 
     mutating func write(_ value: Any) {
+        if type(of: value) is NSNumber.Type, let n = value as? NSNumber {
+            // Values parsed by JSONSerialization (a peer's answer merged into a cluster view):
+            // booleans are their own subclass; 0 and 1 must stay numbers.
+            if String(describing: type(of: value)).contains("Boolean") { append(n.boolValue ? "true" : "false") }
+            else if ["d", "f"].contains(String(cString: n.objCType)) { append(n.doubleValue.isFinite ? String(n.doubleValue) : "null") }
+            else { append(String(n.int64Value)) }
+            return
+        }
         switch value {
         case let s as String: string(s)
         case let b as Bool: append(b ? "true" : "false")

@@ -48,6 +48,9 @@ public actor DurableCenter {
     private var sleepingUntil: Instant?
     /// Solved tickets idle this long are dropped from memory (their state is in SQLite).
     public var passivateAfter = TimeSpan.minutes(10)
+    /// Which ticket numbers this node may mint — in a cluster, those whose partition it owns,
+    /// so ids are unique cluster-wide without coordination. Nil: every number.
+    private let admitsTicketNumber: (@Sendable (Int64) -> Bool)?
 
     /// What a restart found and did, for the log and for tests.
     public struct StartReport: Sendable {
@@ -62,8 +65,10 @@ public actor DurableCenter {
     /// Opens (or creates) a node on a store. The workflow last put over the API wins over
     /// `defaultWorkflow`, so a crash never silently reverts a replaced workflow.
     public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: String), clock: any Clock,
-                logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil) throws {
+                logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil,
+                admitsTicketNumber: (@Sendable (Int64) -> Bool)? = nil) throws {
         self.store = store
+        self.admitsTicketNumber = admitsTicketNumber
         self.clock = clock
         self.logger = logger
         self.observer = observer
@@ -120,9 +125,13 @@ public actor DurableCenter {
             return (ticket, true)
         }
         var new = draft
-        new.id = String(lastNumber + 1)
+        var number = lastNumber + 1
+        if let admits = admitsTicketNumber {
+            while !admits(number) { number += 1 }
+        }
+        new.id = String(number)
         _ = try decide(.create(new))
-        lastNumber += 1
+        lastNumber = number
         if let key = idempotencyKey {
             idempotency[key] = new.id
             batch.idempotencyKeys[key] = new.id

@@ -33,8 +33,42 @@ public enum TestSupport {
     /// Runs `ticketflow` with arguments, killing it if it outlives `timeout` seconds.
     public static func run(_ arguments: [String], in directory: String = packageRoot, timeout: TimeInterval = 120) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw Failure.missingExecutable(executable) }
+        return try run(program: executable, arguments, in: directory, timeout: timeout)
+    }
+
+    /// Runs a script of the repository (`cluster/start-local.sh`, say) with bash, with
+    /// `TICKETFLOW_BIN` pointing at the executable under test. Output goes through files, not
+    /// pipes: a script that starts servers in the background leaves them holding its output.
+    public static func runScript(_ script: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> Output {
+        guard FileManager.default.isExecutableFile(atPath: executable) else { throw Failure.missingExecutable(executable) }
+        let dir = try temporaryDirectory("tf-script")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [packageRoot + "/" + script] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TICKETFLOW_BIN"] = executable
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
+        process.standardError = FileHandle(forWritingAtPath: dir + "/err")
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning {
+            process.terminate()
+            throw Failure.timedOut([script] + arguments)
+        }
+        return Output(status: process.terminationStatus,
+                      stdout: (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
+    }
+
+    static func run(program: String, _ arguments: [String], in directory: String, timeout: TimeInterval) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe()

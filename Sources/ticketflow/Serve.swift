@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TicketflowCluster
 import TicketflowServer
 import TicketflowStorage
 
@@ -16,12 +17,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to bind (0 picks a free one and prints it).") var port = 8080
     @Option(help: "full: commits survive power loss (default); normal: they survive a process crash, faster.")
     var durability = "full"
+    @Option(help: "Cluster file (cluster/local.yaml); with --node, run that member: its HTTP address and data directory come from the file.")
+    var cluster: String?
+    @Option(help: "This node's name in the cluster file.") var node: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical") var logLevel = "info"
 
     func validate() throws {
         guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be full or normal") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard (cluster == nil) == (node == nil) else { throw ValidationError("--cluster and --node go together") }
     }
 
     func run() async throws {
@@ -33,6 +38,22 @@ struct Serve: AsyncParsableCommand {
         config.dataDirectory = data
         config.workflowPath = workflow
         config.durability = Durability(rawValue: durability)!
+        if let cluster, let node {
+            let file: ClusterConfig
+            do { file = try ClusterConfig.load(path: cluster) } catch {
+                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            guard let member = file.node(node) else {
+                FileHandle.standardError.write(Data("ticketflow: no node '\(node)' in \(cluster); members: \(file.nodes.map(\.name).joined(separator: ", "))\n".utf8))
+                throw ExitCode(1)
+            }
+            let address = member.http.split(separator: ":")
+            config.host = String(address[0])
+            config.port = Int(address[1])!
+            config.dataDirectory = member.data
+            config.cluster = (file, node)
+        }
         do {
             let (app, node) = try await buildApplication(config, logger: logger)
             let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

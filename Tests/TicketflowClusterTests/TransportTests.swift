@@ -1,4 +1,3 @@
-import CZeroMQ
 import Foundation
 import Testing
 @testable import TicketflowCluster
@@ -88,7 +87,7 @@ import Testing
         // An intruder speaking raw ZeroMQ at n1's socket.
         let context = ZMQContext()
         let evil = try ZMQSocket(context, .dealer)
-        try evil.set(ZMQ_ROUTING_ID, bytes: Array("evil".utf8))
+        try evil.setRoutingID("evil")
         try evil.connect(endpoints["n1"]!)
         let junk: [[[UInt8]]] = [[[0xFF, 0x00]], [[1, 0, 0, 4]], [Array("hello".utf8), Array("world".utf8)],
                                  [Envelope(kind: .request, correlation: 1, sender: "evil", type: "x").encode()], [[]]]

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Sends every API request to the node that owns what it is about (see `ClusterGateway`).
+/// Requests that came from a peer are always handled here, so nothing is forwarded twice.
+struct ClusterMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let gateway: ClusterGateway
+    let maxBody: Int
+
+    /// Where a request goes.
+    enum Destination: Equatable {
+        case here
+        case ticket(String)
+        case agent(String)
+        case create(idempotencyKey: String?)
+        case gather(View)
+        case everyNode
+    }
+
+    enum View: Equatable { case tickets, agents, queues, queue }
+
+    static func destination(method: HTTPRequest.Method, path: String, idempotencyKey: String?) -> Destination {
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else { return .here }
+        let rest = Array(parts.dropFirst(2))
+        switch (rest[0], rest.count, method) {
+        case ("tickets", 1, .post): return .create(idempotencyKey: idempotencyKey)
+        case ("tickets", 1, .get): return .gather(.tickets)
+        case ("tickets", _, _) where rest.count >= 2: return .ticket(rest[1])
+        case ("agents", 1, .get): return .gather(.agents)
+        case ("agents", _, _) where rest.count >= 2: return .agent(rest[1])
+        case ("queues", 1, .get): return .gather(.queues)
+        case ("queues", 2, .get): return .gather(.queue)
+        case ("workflow", 1, .put): return .everyNode
+        default: return .here
+        }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if ClusterGateway.forwardedFrom != nil { return try await next(request, context) }
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        do {
+            switch Self.destination(method: request.method, path: request.uri.path, idempotencyKey: key) {
+            case .here:
+                return try await next(request, context)
+            case .ticket(let id):
+                let p = gateway.partition(ofTicket: id)
+                return try await forward(request, context, to: gateway.map.owner(of: p), why: "ticket \(id) (partition \(p))", next: next)
+            case .agent(let id):
+                return try await forward(request, context, to: gateway.owner(ofAgent: id), why: "agent \(id)", next: next)
+            case .create(let key?):
+                // The same key always reaches the same node, whose idempotency table answers retries.
+                let p = gateway.map.partition(forKey: key)
+                return try await forward(request, context, to: gateway.map.owner(of: p), why: "Idempotency-Key \(key) (partition \(p))", next: next)
+            case .create(nil):
+                return try await forward(request, context, to: gateway.nextCreateTarget(), why: "this create", next: next)
+            case .gather(let view):
+                return try await gather(view, request, context, next: next)
+            case .everyNode:
+                return try await everyNode(request, context, next: next)
+            }
+        } catch {
+            return APIError.from(error).response()
+        }
+    }
+
+    private func forward(_ request: Request, _ context: Context, to member: String, why: String,
+                         next: (Request, Context) async throws -> Response) async throws -> Response {
+        if member == gateway.me { return try await next(request, context) }
+        var request = request
+        let body = try await request.collectBody(upTo: maxBody)
+        return try await gateway.call(member, request, body: Array(buffer: body), context: context, local: next, why: why)
+    }
+
+    /// Asks every live node (this one without the network) and merges their answers; nodes
+    /// that did not answer are named in `unavailable_nodes`.
+    private func gather(_ view: View, _ request: Request, _ context: Context,
+                        next: (Request, Context) async throws -> Response) async throws -> Response {
+        let local = try await next(request, context)
+        // A request this node refuses (a bad parameter, say) is refused the same everywhere.
+        guard local.status.code < 300 else { return local }
+        var answers = [try Self.object(try await ClusterGateway.collect(local))]
+        var missing: [String] = []
+        let gateway = self.gateway
+        let peers = gateway.config.nodes.map(\.name).filter { $0 != gateway.me }
+        let remote = await withTaskGroup(of: (String, Result<[UInt8], any Error>).self) { group in
+            for peer in peers {
+                group.addTask {
+                    do {
+                        let r = try await gateway.call(peer, request, body: [], context: context, local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") },
+                                                       why: "part of this view")
+                        guard r.status.code < 300 else { throw APIError(.serviceUnavailable, "owner_unavailable", "\(peer) answered \(r.status.code)") }
+                        return (peer, .success(try await ClusterGateway.collect(r)))
+                    } catch { return (peer, .failure(error)) }
+                }
+            }
+            var results: [(String, Result<[UInt8], any Error>)] = []
+            for await r in group { results.append(r) }
+            return results
+        }
+        for (peer, result) in remote.sorted(by: { $0.0 < $1.0 }) {
+            if case .success(let bytes) = result, let object = try? Self.object(bytes) { answers.append(object) } else { missing.append(peer) }
+        }
+        var merged: [String: Any]
+        switch view {
+        case .tickets:
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 50
+            merged = ClusterViews.tickets(answers, limit: limit)
+        case .agents: merged = ClusterViews.agents(answers)
+        case .queues: merged = ClusterViews.queues(answers)
+        case .queue: merged = ClusterViews.queue(answers)
+        }
+        merged["unavailable_nodes"] = missing
+        return JSON.response(merged)
+    }
+
+    /// A workflow change: every node must be up, so the cluster never runs two workflows by
+    /// choice. Applied here first (which validates it), then on each peer.
+    private func everyNode(_ request: Request, _ context: Context,
+                           next: (Request, Context) async throws -> Response) async throws -> Response {
+        let down = gateway.config.nodes.map(\.name).filter { !gateway.isAlive($0) }
+        guard down.isEmpty else {
+            var e = APIError(.serviceUnavailable, "cluster_incomplete",
+                             "a workflow change needs every node; not answering: \(down.joined(separator: ", "))")
+            e.retryAfter = 5
+            throw e
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: maxBody)
+        let local = try await next(Request(head: request.head, body: .init(buffer: body)), context)
+        guard local.status.code < 300 else { return local }
+        var failed: [String] = []
+        for peer in gateway.config.nodes.map(\.name) where peer != gateway.me {
+            let r = try? await gateway.call(peer, request, body: Array(buffer: body), context: context,
+                                            local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") }, why: "the workflow")
+            if r.map({ $0.status.code >= 300 }) ?? true { failed.append(peer) }
+        }
+        guard failed.isEmpty else {
+            var e = APIError(.serviceUnavailable, "cluster_incomplete",
+                             "the workflow is active here but not yet on \(failed.joined(separator: ", ")); put it again")
+            e.retryAfter = 5
+            throw e
+        }
+        return local
+    }
+
+    static func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw APIError(.internalServerError, "internal", "a node answered something other than a JSON object")
+        }
+        return object
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+
+/// `GET /api/v1/cluster`: members, their liveness, the partition map and each node's load.
+struct ClusterRoutes: Sendable {
+    let gateway: ClusterGateway
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("api/v1/cluster") { _, _ -> Response in
+            let heard = gateway.lastHeard()
+            let replies = await withTaskGroup(of: (String, [UInt8]?).self) { group in
+                for member in gateway.config.nodes.map(\.name) {
+                    group.addTask { (member, await gateway.status(of: member)) }
+                }
+                var all: [String: [UInt8]] = [:]
+                for await (member, reply) in group { if let reply { all[member] = reply } }
+                return all
+            }
+            let loads = replies.compactMapValues { try? JSONSerialization.jsonObject(with: Data($0)) }
+            let members: [[String: Any]] = gateway.config.nodes.map { n in
+                let last = heard[n.name] ?? nil
+                return [
+                    "name": n.name, "http": n.http, "zmq": n.zmq, "alive": gateway.isAlive(n.name, heard: heard),
+                    "last_heard_ms_ago": last.map { Int(Date().timeIntervalSince($0) * 1000) as Any } ?? NSNull(),
+                    "partitions": gateway.map.partitions(of: n.name).count,
+                    "load": loads[n.name] ?? NSNull(),
+                ]
+            }
+            return JSON.response([
+                "node": gateway.me, "partitions": gateway.map.partitions, "members": members,
+                "partition_map": gateway.map.owners,
+                "forwarded_requests": gateway.counters.forwardedOut.load(ordering: .relaxed),
+                "served_for_peers": gateway.counters.servedForPeers.load(ordering: .relaxed),
+                "malformed_frames": gateway.malformedFrames,
+            ])
+        }
+    }
+}
+
+extension ClusterGateway {
+    /// Prometheus lines for the cluster counters, appended to `/metrics`.
+    func metricsText() -> String {
+        let heard = lastHeard()
+        var lines = [
+            "# HELP ticketflow_cluster_malformed_frames_total Frames from peers dropped because they did not parse",
+            "# TYPE ticketflow_cluster_malformed_frames_total counter",
+            "ticketflow_cluster_malformed_frames_total \(malformedFrames)",
+            "# HELP ticketflow_cluster_forwarded_total Requests forwarded to the owning node",
+            "# TYPE ticketflow_cluster_forwarded_total counter",
+            "ticketflow_cluster_forwarded_total \(counters.forwardedOut.load(ordering: .relaxed))",
+            "# HELP ticketflow_cluster_served_for_peers_total Requests run here on behalf of another node",
+            "# TYPE ticketflow_cluster_served_for_peers_total counter",
+            "ticketflow_cluster_served_for_peers_total \(counters.servedForPeers.load(ordering: .relaxed))",
+            "# HELP ticketflow_cluster_member_alive 1 while a member answers heartbeats",
+            "# TYPE ticketflow_cluster_member_alive gauge",
+        ]
+        for n in config.nodes { lines.append("ticketflow_cluster_member_alive{node=\"\(n.name)\"} \(isAlive(n.name, heard: heard) ? 1 : 0)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Keeps the transport up while the node runs; closes it on shutdown.
+struct ClusterService: Service {
+    let gateway: ClusterGateway
+    func run() async throws {
+        try? await gracefulShutdown()
+        gateway.stop()
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import TicketflowCluster
+import TicketflowTesting
+
+/// End-to-end: three real nodes started by `cluster/start-local.sh`, talking over ZeroMQ on
+/// loopback; one is killed with SIGKILL and restarted on its own data directory.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct ClusterTests {
+    struct Cluster {
+        let dir: String
+        let file: String
+        let config: ClusterConfig
+        var clients: [String: HTTPClient] {
+            Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, HTTPClient("http://" + $0.http)) })
+        }
+
+        /// A cluster file of three nodes on free-looking ports, with data under `dir`.
+        static func make(_ prefix: String) throws -> Cluster {
+            let dir = try TestSupport.temporaryDirectory(prefix)
+            let base = Int.random(in: 20_000..<45_000)
+            var yaml = "partitions: 16\nnodes:\n"
+            for i in 1...3 {
+                yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i)}\n"
+            }
+            let file = dir + "/cluster.yaml"
+            try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            return Cluster(dir: dir, file: file, config: try ClusterConfig.load(path: file))
+        }
+
+        /// Runs `cluster/start-local.sh` or `stop-local.sh` with this cluster file.
+        func script(_ name: String, _ nodes: [String] = []) throws -> Int32 {
+            let out = try TestSupport.runScript("cluster/\(name)", [file] + nodes, timeout: 90)
+            if out.status != 0 { Issue.record("\(name) failed: \(out.stdout) \(out.stderr)") }
+            return out.status
+        }
+
+        func pid(_ node: String) throws -> Int32 {
+            Int32(try String(contentsOfFile: "\(dir)/\(node)/node.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        }
+
+        /// Waits (at most 20 s) until `observer` sees exactly `alive` as the live members.
+        func waitForLiveness(seenBy observer: String, alive: Set<String>) async throws {
+            for _ in 0..<200 {
+                if let reply = try? await clients[observer]!.get("/api/v1/cluster"),
+                   let members = reply.json?["members"] as? [[String: Any]] {
+                    let live = Set(members.filter { $0["alive"] as? Bool == true }.compactMap { $0["name"] as? String })
+                    if live == alive { return }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("\(observer) never saw exactly \(alive.sorted()) alive")
+        }
+    }
+
+    func newTicket(_ n: Int) -> [String: Any] {
+        ["subject": "Cluster ticket \(n)", "priority": "normal", "channel": "email",
+         "requester": ["name": "Req \(n)", "email": "req\(n)@example.com"]]
+    }
+
+    @Test func ticketsSpreadSurviveANodeKillAnd503sNameTheOwner() async throws {
+        let cluster = try Cluster.make("tf-e2e-cluster")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        #expect(try cluster.script("start-local.sh") == 0)
+        let names = ["n1", "n2", "n3"]
+        for n in names { try await cluster.waitForLiveness(seenBy: n, alive: Set(names)) }
+        let clients = cluster.clients
+        let map = cluster.config.partitionMap
+
+        // Creates through every node, with and without an Idempotency-Key.
+        var created: [String: String] = [:]   // id → subject
+        var keyed: [String: String] = [:]     // key → id
+        for n in 1...30 {
+            let via = names[n % 3]
+            let key = n.isMultiple(of: 2) ? "cluster-key-\(n)" : nil
+            let reply = try await clients[via]!.post("/api/v1/tickets", newTicket(n), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+            try #require(reply.status == 201, "create via \(via): \(reply.text)")
+            let id = try #require(reply.json?["id"] as? String)
+            created[id] = "Cluster ticket \(n)"
+            if let key { keyed[key] = id }
+        }
+        #expect(created.count == 30, "ticket ids are unique cluster-wide")
+        let owners = Dictionary(grouping: created.keys) { map.owner(of: map.partition(forKey: $0)) }
+        #expect(owners.keys.count == 3, "tickets spread over every node: \(owners.mapValues(\.count))")
+
+        // Each ticket read through a node other than the one it was created on.
+        for (i, (id, subject)) in created.sorted(by: { $0.key < $1.key }).enumerated() {
+            let reply = try await clients[names[i % 3]]!.get("/api/v1/tickets/\(id)")
+            #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "ticket \(id): \(reply.status)")
+        }
+        let page = try await clients["n3"]!.get("/api/v1/tickets?limit=500")
+        #expect((page.json?["tickets"] as? [Any])?.count == 30)
+
+        // SIGKILL n2: its partitions answer 503 with Retry-After; the others keep working.
+        kill(try cluster.pid("n2"), SIGKILL)
+        try await cluster.waitForLiveness(seenBy: "n1", alive: ["n1", "n3"])
+        try await cluster.waitForLiveness(seenBy: "n3", alive: ["n1", "n3"])
+        let onN2 = owners["n2"] ?? []
+        #expect(!onN2.isEmpty)
+        for id in created.keys {
+            for via in ["n1", "n3"] {
+                let reply = try await clients[via]!.get("/api/v1/tickets/\(id)")
+                if onN2.contains(id) {
+                    #expect(reply.status == 503 && reply.headers["retry-after"] != nil, "ticket \(id) via \(via): \(reply.status)")
+                    #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "owner_unavailable")
+                } else {
+                    #expect(reply.status == 200, "ticket \(id) via \(via) while n2 is down: \(reply.status)")
+                }
+            }
+        }
+        let whileDown = try await clients["n1"]!.post("/api/v1/tickets", newTicket(31))
+        #expect(whileDown.status == 201, "creates without a key go to live nodes")
+        if let id = whileDown.json?["id"] as? String { created[id] = "Cluster ticket 31" }
+        let partial = try await clients["n3"]!.get("/api/v1/tickets?limit=500")
+        #expect(partial.json?["unavailable_nodes"] as? [String] == ["n2"])
+        #expect((partial.json?["tickets"] as? [Any])?.count == created.count - onN2.count)
+
+        // Restart n2 from its own data directory: every acknowledged ticket is back everywhere.
+        #expect(try cluster.script("start-local.sh") == 0)
+        for n in names { try await cluster.waitForLiveness(seenBy: n, alive: Set(names)) }
+        for (id, subject) in created {
+            for via in names {
+                let reply = try await clients[via]!.get("/api/v1/tickets/\(id)")
+                #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "ticket \(id) via \(via) after restart: \(reply.status)")
+            }
+        }
+        // A retried create with a key seen before returns the same ticket, whichever node takes it.
+        for (key, id) in keyed.prefix(5) {
+            for via in names {
+                let retry = try await clients[via]!.post("/api/v1/tickets", newTicket(0), headers: ["Idempotency-Key": key])
+                #expect(retry.json?["id"] as? String == id, "retry of \(key) via \(via)")
+            }
+        }
+        let all = try await clients["n2"]!.get("/api/v1/tickets?limit=500")
+        #expect((all.json?["tickets"] as? [Any])?.count == created.count, "no duplicates")
+        #expect(all.json?["unavailable_nodes"] as? [String] == [])
+
+        // A storm spreads its load over the three nodes.
+        let targets = names.map { "http://" + cluster.config.node($0)!.http }.joined(separator: ",")
+        let storm = try TestSupport.run(["storm", "--target", targets, "--rate", "30", "--duration", "2s", "--profile", "workflows/storms/steady.yaml", "--json"], timeout: 90)
+        #expect(storm.status == 0, "storm: \(storm.stderr.suffix(500))")
+        let report = (try? JSONSerialization.jsonObject(with: Data(storm.stdout.utf8))) as? [String: Any]
+        let stormCreates = (report?["ticketsCreated"] as? Int) ?? 0
+        #expect(stormCreates > 20)
+        #expect((report?["errors"] as? [String: Any])?.isEmpty == true, "\(report?["errors"] ?? "")")
+        let afterStorm = try await clients["n1"]!.get("/api/v1/tickets?limit=500")
+        #expect((afterStorm.json?["tickets"] as? [Any])?.count == created.count + stormCreates)
+        #expect((try await clients["n3"]!.get("/api/v1/agents").json?["agents"] as? [Any])?.count == 20, "storm agents, gathered from their owners")
+        let status = try await clients["n1"]!.get("/api/v1/cluster")
+        let members = status.json?["members"] as? [[String: Any]] ?? []
+        #expect(members.count == 3 && members.allSatisfy { ($0["load"] as? [String: Any])?["active_tickets"] as? Int ?? 0 > 0 })
+        #expect((status.json?["partition_map"] as? [String])?.count == 16)
+    }
+
+    @Test func garbageOnTheZeroMQPortIsDroppedAndCounted() async throws {
+        let cluster = try Cluster.make("tf-e2e-garbage")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        #expect(try cluster.script("start-local.sh", ["n1", "n2"]) == 0)
+        try await cluster.waitForLiveness(seenBy: "n1", alive: ["n1", "n2"])
+        let target = cluster.config.node("n1")!.zmq
+
+        // A ZeroMQ peer that speaks nonsense, one that claims to be a member it is not, and a
+        // plain TCP client that does not speak ZMTP at all.
+        let context = ZMQContext()
+        let evil = try ZMQSocket(context, .dealer)
+        try evil.setRoutingID("evil")
+        try evil.connect(target)
+        let impostor = try ZMQSocket(context, .dealer)
+        try impostor.setRoutingID("n2")
+        try impostor.connect(target)
+        try await Task.sleep(for: .milliseconds(300))
+        for junk: [UInt8] in [[], [1], [9, 9, 9, 9, 9, 9], [1, 0, 0xFF, 0xFF, 0xFF], Array(repeating: 0xAB, count: 1000)] {
+            _ = try evil.send([junk])
+            _ = try evil.send([junk, junk])
+        }
+        _ = try impostor.send([Envelope(kind: .request, correlation: 1, sender: "n3", type: "http", payload: [1, 2, 3]).encode()])
+        let port = Int(target.split(separator: ":").last!)!
+        try sendRawTCP(port: port, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8) + Array(repeating: 0xFF, count: 4096))
+
+        let n1 = cluster.clients["n1"]!
+        var counted = 0
+        for _ in 0..<50 {
+            let metrics = try await n1.get("/metrics").text
+            counted = metrics.split(separator: "\n").first { $0.hasPrefix("ticketflow_cluster_malformed_frames_total ") }
+                .flatMap { Int($0.split(separator: " ").last!) } ?? 0
+            if counted >= 10 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(counted >= 10, "malformed frames counted: \(counted)")
+        // Still serving, locally and across the cluster.
+        let created = try await n1.post("/api/v1/tickets", newTicket(1))
+        #expect(created.status == 201)
+        for n in 1...6 {
+            let id = try #require(try await cluster.clients["n2"]!.post("/api/v1/tickets", newTicket(n)).json?["id"] as? String)
+            #expect(try await n1.get("/api/v1/tickets/\(id)").status == 200)
+        }
+        let log = try String(contentsOfFile: "\(cluster.dir)/n1/node.log", encoding: .utf8)
+        #expect(log.contains("dropped a malformed frame from evil"))
+    }
+
+    /// Connects over plain TCP, writes bytes, and closes.
+    func sendRawTCP(port: Int, bytes: [UInt8]) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}

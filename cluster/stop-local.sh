@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Stops the nodes of a cluster file (default cluster/local.yaml) by the pids in
+# data/<node>/node.pid: SIGTERM (graceful: in-flight commits finish), then SIGKILL after 10 s.
+#
+#   cluster/stop-local.sh [CLUSTER_FILE] [NODE ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+file=${1:-cluster/local.yaml}
+shift || true
+wanted=("$@")
+awk '/name:/ { n=$0; sub(/.*name: */, "", n); sub(/[,}].*/, "", n);
+               d=$0; sub(/.*data: */, "", d); sub(/[,} ].*/, "", d); print n, d }' "$file" |
+while read -r name data; do
+  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
+  pidfile="$data/node.pid"
+  [ -f "$pidfile" ] || { echo "$name: not started here"; continue; }
+  pid=$(cat "$pidfile")
+  if ! kill -0 "$pid" 2>/dev/null; then echo "$name: not running"; rm -f "$pidfile"; continue; fi
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "$name: killed after 10 s"; else echo "$name: stopped"; fi
+  rm -f "$pidfile"
+done
