@@ -8,24 +8,25 @@ import Synchronization
 import TicketflowCluster
 import TicketflowStorage
 
-/// This node's place in a cluster: the transport to its peers, the partition map, and the
+/// This node's place in a cluster: the actor system over ZeroMQ, the partition map, and the
 /// rules that send each HTTP request to the node that owns what it is about.
 ///
 /// A request about a ticket goes to the owner of the ticket's partition; about an agent, to
 /// the agent's owner; a list gathers from every live node; a workflow change goes to all.
-/// What this node owns is handled here, with no network and no serializer; the rest travels
-/// over ZeroMQ as a `ForwardedRequest`, and the owner runs it through its own router.
+/// What this node owns is handled here, with no network and no serializer; the rest is a
+/// call to the owner's `NodeService` (a distributed actor), which runs it through its router.
 public final class ClusterGateway: Sendable {
     public let config: ClusterConfig
     public let me: String
     public let map: PartitionMap
-    let transport: Transport
-    let node: DurableCenter
+    let system: ClusterActorSystem
+    let service: NodeService
+    /// Every member's `NodeService`, this node's included: location-transparent references.
+    let services: [String: NodeService]
     let logger: Logger
-    /// The router's responder, for requests that arrive from peers (set once the router is built).
-    private let responder = ResponderSlot()
+    private let slot = NodeService.ResponderSlot()
     private let roundRobin = Atomic<Int>(0)
-    let counters = Counters()
+    private let forwarded = Atomic<Int>(0)
     /// A peer counts as alive while heard from (heartbeats included) within this span.
     static let livenessWindow: TimeInterval = 3
 
@@ -38,74 +39,66 @@ public final class ClusterGateway: Sendable {
         self.config = config
         self.me = me
         self.map = config.partitionMap
-        self.node = node
         self.logger = logger
-        let slot = responder, counters = self.counters
         let peers = Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, $0.zmq) })
         do {
-            transport = try Transport(node: me, endpoint: mine.zmq, peers: peers, logger: logger) { envelope in
-                await ClusterGateway.serve(envelope, responder: slot, node: node, counters: counters)
-            }
+            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, logger: logger)
         } catch {
             throw StartupError(description: "cannot bind \(mine.zmq): \(error)")
         }
-    }
-
-    /// Requests this node sent to owners, and requests it ran for peers.
-    final class Counters: Sendable {
-        let forwardedOut = Atomic<Int>(0)
-        let servedForPeers = Atomic<Int>(0)
-    }
-
-    final class ResponderSlot: Sendable {
-        let respond = Mutex<(@Sendable (Request) async throws -> Response)?>(nil)
+        let slot = self.slot, system = self.system
+        service = system.withName(NodeService.name) { NodeService(node: node, responder: slot, actorSystem: system) }
+        var services: [String: NodeService] = [:]
+        for member in config.nodes.map(\.name) {
+            services[member] = try NodeService.resolve(id: ClusterActorID(node: member, name: NodeService.name), using: system)
+        }
+        self.services = services
     }
 
     /// Hands requests from peers to the router; call once the router's responder is built.
     func attach<R: HTTPResponder>(_ responder: R) where R.Context == BasicRequestContext {
         let channel = NIOAsyncTestingChannel()
         let logger = self.logger
-        self.responder.respond.withLock { slot in
+        slot.respond.withLock { slot in
             slot = { request in
                 try await responder.respond(to: request, context: BasicRequestContext(source: .init(channel: channel, logger: logger)))
             }
         }
     }
 
-    public func stop() { transport.stop() }
+    public func stop() { system.stop() }
 
     /// Frames dropped because they did not parse.
-    public var malformedFrames: Int { transport.malformedFrames }
+    public var malformedFrames: Int { system.transport.malformedFrames }
+    /// Requests this node sent to their owners.
+    var forwardedRequests: Int { forwarded.load(ordering: .relaxed) }
+    /// Requests this node ran on behalf of peers.
+    var servedForPeers: Int { slot.served.load(ordering: .relaxed) }
 
     // MARK: Ownership and liveness
 
     /// The partition of a ticket id: a stable hash of the id, modulo the partition count.
     public func partition(ofTicket id: String) -> Int { map.partition(forKey: id) }
 
-    public func owner(ofTicket id: String) -> String { map.owner(of: partition(ofTicket: id)) }
-
     /// Agents are owned by the node that owns the partition of `agent:<id>`.
     public func owner(ofAgent id: String) -> String { map.owner(of: map.partition(forKey: "agent:" + id)) }
 
-    /// Whether this node may mint a ticket number: its partition is one this node owns.
-    public func admits(ticketNumber: Int64) -> Bool { owner(ofTicket: String(ticketNumber)) == me }
-
     /// When each member was last heard from; this node is always alive to itself.
     func lastHeard() -> [String: Date?] {
-        var heard = transport.liveness
+        var heard = system.transport.liveness
         heard[me] = Date()
         return heard
     }
 
     func isAlive(_ member: String, heard: [String: Date?]? = nil) -> Bool {
         if member == me { return true }
-        guard let last = (heard ?? transport.liveness)[member] ?? nil else { return false }
+        guard let last = (heard ?? system.transport.liveness)[member] ?? nil else { return false }
         return Date().timeIntervalSince(last) <= Self.livenessWindow
     }
 
     /// The node a create without an Idempotency-Key goes to: live members in turn.
     func nextCreateTarget() -> String {
-        let heard = transport.liveness
+        let heard = system.transport.liveness
         let live = config.nodes.map(\.name).filter { isAlive($0, heard: heard) }
         let turn = roundRobin.add(1, ordering: .relaxed).newValue
         return live[turn % live.count]
@@ -113,26 +106,22 @@ public final class ClusterGateway: Sendable {
 
     // MARK: Calls to peers
 
-    /// Runs a request on `member`: here when it is this node, over ZeroMQ otherwise. A dead or
-    /// silent member gives 503 with Retry-After — never a guess.
+    /// Runs a request on `member`: here when it is this node, through the member's
+    /// `NodeService` otherwise. A dead or silent member gives 503 with Retry-After — never a guess.
     func call(_ member: String, _ request: Request, body: [UInt8], context: BasicRequestContext,
               local: (Request, BasicRequestContext) async throws -> Response, why: String) async throws -> Response {
         if member == me { return try await local(request, context) }
-        guard isAlive(member) else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
-        let forwarded = ForwardedRequest(
+        guard isAlive(member), let owner = services[member] else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
+        let outbound = ForwardedRequest(
             method: request.method.rawValue, target: request.uri.description,
             headers: ForwardedRequest.carriedHeaders.compactMap { name in
                 request.headers[HTTPField.Name(name)!].map { .init(name: name, value: $0) }
             },
             body: body)
-        counters.forwardedOut.add(1, ordering: .relaxed)
-        let reply: [UInt8]
-        do { reply = try await transport.request(member, type: "http", payload: forwarded.encode(), timeout: .seconds(5)) } catch {
-            throw Self.unavailable(member, why: why, reason: "\(error)")
-        }
+        forwarded.add(1, ordering: .relaxed)
         let answer: ForwardedResponse
-        do { answer = try ForwardedResponse.decode(reply) } catch {
-            throw Self.unavailable(member, why: why, reason: "its answer did not parse: \(error)")
+        do { answer = try await owner.handle(outbound, from: me) } catch {
+            throw Self.unavailable(member, why: why, reason: "\(error)")
         }
         var headers = HTTPFields()
         for h in answer.headers { if let name = HTTPField.Name(h.name) { headers[name] = h.value } }
@@ -146,45 +135,13 @@ public final class ClusterGateway: Sendable {
         return e
     }
 
-    /// Asks a member for its load (tickets, timers, agents) as JSON bytes, at most one second.
+    /// A member's load (tickets, timers, agents) as JSON bytes; nil when it does not answer.
     func status(of member: String) async -> [UInt8]? {
-        if member == me { return await Self.status(of: node) }
-        guard isAlive(member) else { return nil }
-        return try? await transport.request(member, type: "status", payload: [], timeout: .seconds(1))
+        guard isAlive(member), let service = services[member] else { return nil }
+        return try? await service.load()
     }
 
-    static func status(of node: DurableCenter) async -> [UInt8] {
-        Array(JSONWriter.data(["active_tickets": await node.activeTickets, "pending_timers": await node.pendingTimers,
-                               "agents": await node.agents().count, "healthy": await node.isHealthy]))
-    }
-
-    // MARK: Requests from peers
-
-    private static func serve(_ envelope: Envelope, responder: ResponderSlot, node: DurableCenter,
-                              counters: Counters) async -> Result<[UInt8], Transport.Failure> {
-        switch envelope.type {
-        case "status":
-            return .success(await status(of: node))
-        case "http":
-            guard let respond = responder.respond.withLock({ $0 }) else { return .failure(.init("node is starting")) }
-            let forwarded: ForwardedRequest
-            do { forwarded = try ForwardedRequest.decode(envelope.payload) } catch { return .failure(.init("malformed forwarded request: \(error)")) }
-            counters.servedForPeers.add(1, ordering: .relaxed)
-            var fields = HTTPFields()
-            for h in forwarded.headers { if let name = HTTPField.Name(h.name) { fields[name] = h.value } }
-            let head = HTTPRequest(method: HTTPRequest.Method(forwarded.method) ?? .get, scheme: nil, authority: nil,
-                                   path: forwarded.target, headerFields: fields)
-            let request = Request(head: head, body: .init(buffer: ByteBuffer(bytes: forwarded.body)))
-            do {
-                let response = try await $forwardedFrom.withValue(envelope.sender) { try await respond(request) }
-                return .success(try await encode(response).encode())
-            } catch {
-                return .success(try! await encode(APIError.from(error).response()).encode())
-            }
-        default:
-            return .failure(.init("unknown message type \(envelope.type)"))
-        }
-    }
+    // MARK: Responses on the wire
 
     /// The wire form of a response: its status, the headers clients need, and its body.
     static func encode(_ response: Response) async throws -> ForwardedResponse {

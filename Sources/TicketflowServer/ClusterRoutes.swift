@@ -31,8 +31,8 @@ struct ClusterRoutes: Sendable {
             return JSON.response([
                 "node": gateway.me, "partitions": gateway.map.partitions, "members": members,
                 "partition_map": gateway.map.owners,
-                "forwarded_requests": gateway.counters.forwardedOut.load(ordering: .relaxed),
-                "served_for_peers": gateway.counters.servedForPeers.load(ordering: .relaxed),
+                "forwarded_requests": gateway.forwardedRequests,
+                "served_for_peers": gateway.servedForPeers,
                 "malformed_frames": gateway.malformedFrames,
             ])
         }
@@ -49,10 +49,10 @@ extension ClusterGateway {
             "ticketflow_cluster_malformed_frames_total \(malformedFrames)",
             "# HELP ticketflow_cluster_forwarded_total Requests forwarded to the owning node",
             "# TYPE ticketflow_cluster_forwarded_total counter",
-            "ticketflow_cluster_forwarded_total \(counters.forwardedOut.load(ordering: .relaxed))",
+            "ticketflow_cluster_forwarded_total \(forwardedRequests)",
             "# HELP ticketflow_cluster_served_for_peers_total Requests run here on behalf of another node",
             "# TYPE ticketflow_cluster_served_for_peers_total counter",
-            "ticketflow_cluster_served_for_peers_total \(counters.servedForPeers.load(ordering: .relaxed))",
+            "ticketflow_cluster_served_for_peers_total \(servedForPeers)",
             "# HELP ticketflow_cluster_member_alive 1 while a member answers heartbeats",
             "# TYPE ticketflow_cluster_member_alive gauge",
         ]

@@ -1,8 +1,9 @@
 import TicketflowCluster
 
-/// An HTTP request travelling to the node that owns what it is about. Only the headers the
+/// An HTTP request travelling to the node that owns what it is about (the argument of
+/// `NodeService.handle`). Only the headers the
 /// API reads travel; the body goes as is.
-struct ForwardedRequest: Equatable, Sendable {
+struct ForwardedRequest: Equatable, Sendable, WireCodable {
     /// Headers that carry meaning for the API; the rest stay at the edge.
     static let carriedHeaders = ["content-type", "idempotency-key", "x-agent"]
 
@@ -15,58 +16,63 @@ struct ForwardedRequest: Equatable, Sendable {
     struct Header: Equatable, Sendable {
         var name: String
         var value: String
+
+        static func encode(_ headers: [Header], to w: inout WireWriter) {
+            w.uint(UInt64(headers.count))
+            for h in headers { w.string(h.name); w.string(h.value) }
+        }
+
+        static func decodeList(_ r: inout WireReader) throws(Envelope.Malformed) -> [Header] {
+            let count = try r.uint()
+            guard count <= 64 else { throw Envelope.Malformed(reason: "too many headers") }
+            var headers: [Header] = []
+            for _ in 0..<count { headers.append(Header(name: try r.string(), value: try r.string())) }
+            return headers
+        }
     }
 
-    func encode() -> [UInt8] {
-        var w = WireWriter()
+    init(method: String, target: String, headers: [Header], body: [UInt8]) {
+        self.method = method; self.target = target; self.headers = headers; self.body = body
+    }
+
+    func encode(to w: inout WireWriter) {
         w.string(method)
         w.string(target)
-        w.uint(UInt64(headers.count))
-        for h in headers { w.string(h.name); w.string(h.value) }
+        Header.encode(headers, to: &w)
         w.blob(body)
-        return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(Envelope.Malformed) -> ForwardedRequest {
-        var r = WireReader(bytes)
-        let method = try r.string(), target = try r.string()
-        let count = try r.uint()
-        guard count <= 64 else { throw Envelope.Malformed(reason: "too many headers") }
-        var headers: [Header] = []
-        for _ in 0..<count { headers.append(Header(name: try r.string(), value: try r.string())) }
-        let body = try r.blob()
-        guard r.isAtEnd else { throw Envelope.Malformed(reason: "trailing bytes after the request") }
-        return ForwardedRequest(method: method, target: target, headers: headers, body: body)
+    init(wire r: inout WireReader) throws(Envelope.Malformed) {
+        method = try r.string()
+        target = try r.string()
+        headers = try Header.decodeList(&r)
+        body = try r.blob()
     }
 }
 
 /// The owner's answer to a forwarded request: status, the headers a client needs, body.
-struct ForwardedResponse: Equatable, Sendable {
+struct ForwardedResponse: Equatable, Sendable, WireCodable {
     static let carriedHeaders = ["content-type", "location", "retry-after"]
 
     var status: Int
     var headers: [ForwardedRequest.Header]
     var body: [UInt8]
 
-    func encode() -> [UInt8] {
-        var w = WireWriter()
-        w.uint(UInt64(status))
-        w.uint(UInt64(headers.count))
-        for h in headers { w.string(h.name); w.string(h.value) }
-        w.blob(body)
-        return w.bytes
+    init(status: Int, headers: [ForwardedRequest.Header], body: [UInt8]) {
+        self.status = status; self.headers = headers; self.body = body
     }
 
-    static func decode(_ bytes: [UInt8]) throws(Envelope.Malformed) -> ForwardedResponse {
-        var r = WireReader(bytes)
-        let status = try r.uint()
-        guard (100...599).contains(status) else { throw Envelope.Malformed(reason: "status \(status) out of range") }
-        let count = try r.uint()
-        guard count <= 64 else { throw Envelope.Malformed(reason: "too many headers") }
-        var headers: [ForwardedRequest.Header] = []
-        for _ in 0..<count { headers.append(.init(name: try r.string(), value: try r.string())) }
-        let body = try r.blob()
-        guard r.isAtEnd else { throw Envelope.Malformed(reason: "trailing bytes after the response") }
-        return ForwardedResponse(status: Int(status), headers: headers, body: body)
+    func encode(to w: inout WireWriter) {
+        w.uint(UInt64(status))
+        ForwardedRequest.Header.encode(headers, to: &w)
+        w.blob(body)
+    }
+
+    init(wire r: inout WireReader) throws(Envelope.Malformed) {
+        let code = try r.uint()
+        guard (100...599).contains(code) else { throw Envelope.Malformed(reason: "status \(code) out of range") }
+        status = Int(code)
+        headers = try ForwardedRequest.Header.decodeList(&r)
+        body = try r.blob()
     }
 }
