@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
         .testTarget(name: "TicketflowStorageTests", dependencies: ["TicketflowStorage", "TicketflowTesting"]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
-            "TicketflowServer", "TicketflowTesting",
+            "TicketflowServer", "TicketflowTesting", "TicketflowCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
