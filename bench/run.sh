@@ -26,6 +26,8 @@ http=$(echo "$wrk_out" | awk '/Requests\/sec/ {print $2}')
 p99=$(echo "$wrk_out" | awk '/ 99%/ {print $2}')
 echo "| HTTP ticket creates/s (wrk -t2 -c64, full) | $http | in-process creates/s: the durable rows above | | p99 $p99; wrk shares the 2 cores; target ≥ 20,000/s |" | tee -a "$out"
 run "$bin" zmq 3
+# Forwarded HTTP reads in a two-node cluster, beside local reads (raw libzmq: the zmq rows above).
+run bench/cluster-http.sh 8
 run "$bin" timers
 run "$bin" lateness
 run "$bin" memory 1000000

@@ -1,18 +1,44 @@
+import Distributed
 import Foundation
 import TicketflowCluster
 
-/// Remote actor calls (request/reply through `Transport`) beside raw libzmq in the same run:
-/// a DEALER streaming to a ROUTER that echoes, with the same window of 64 messages in flight.
+/// Remote distributed actor calls (and the bare transport under them) beside raw libzmq in
+/// the same run: a DEALER streaming to a ROUTER that echoes, with the same window of 64
+/// messages in flight; and the cost of a local distributed actor call.
 func benchZMQ(seconds: Double) async throws {
     let port1 = 29_000 + Int.random(in: 0..<500), port2 = port1 + 1
     let raw = try rawZMQRoundTrips(endpoint: "tcp://127.0.0.1:\(port1)", seconds: seconds, window: 64)
 
     let endpoints = ["a": "tcp://127.0.0.1:\(port2)", "b": "tcp://127.0.0.1:\(port2 + 1)"]
-    let b = try Transport(node: "b", endpoint: endpoints["b"]!, peers: endpoints) { envelope in .success(envelope.payload) }
-    let a = try Transport(node: "a", endpoint: endpoints["a"]!, peers: endpoints) { envelope in .success(envelope.payload) }
+    let b = try ClusterActorSystem(node: "b", endpoint: endpoints["b"]!, peers: endpoints) { .success($0.payload) }
+    let a = try ClusterActorSystem(node: "a", endpoint: endpoints["a"]!, peers: endpoints)
     defer { a.stop(); b.stop() }
     let payload = [UInt8](repeating: 7, count: 64)
-    _ = try await a.request("b", type: "warmup", payload: payload)
+    let onB = b.withName("echo") { Echo(actorSystem: b) }
+    let remoteEcho = try Echo.resolve(id: onB.id, using: a)
+    _ = try await remoteEcho.echo(payload)
+
+    // The transport alone (request/reply, no actor machinery), then distributed actor calls.
+    let transport = try await callsPerSecond(seconds: seconds) { _ = try await a.transport.request("b", type: "ping", payload: payload) }
+    let remote = try await callsPerSecond(seconds: seconds) { _ = try await remoteEcho.echo(payload) }
+
+    // A local call: the same distributed actor resolved on its own node — no network, no serializer.
+    let localEcho = try Echo.resolve(id: onB.id, using: b)
+    let t0 = ContinuousClock.now
+    var n = 0
+    while elapsedSeconds(since: t0) < 1 { _ = try await localEcho.echo(payload); n += 1 }
+    let localNs = elapsedSeconds(since: t0) * 1e9 / Double(n)
+
+    let rawNote = "raw libzmq DEALER↔ROUTER round trips: \(format(raw))/s"
+    report("transport request/reply/s (64 in flight, 64-byte payload)", format(transport),
+           baseline: rawNote, ratio: String(format: "%.0f %%", transport / raw * 100))
+    report("remote distributed actor calls/s (64 in flight, 64-byte argument)", format(remote),
+           baseline: rawNote, ratio: String(format: "%.0f %%", remote / raw * 100), note: "target ≥ 50 %")
+    report("local distributed actor call", String(format: "%.0f ns", localNs), note: "same actor, resolved on its own node: no network, no serializer")
+}
+
+/// Runs `call` from 64 concurrent tasks for `seconds`; returns calls per second.
+func callsPerSecond(seconds: Double, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
     let start = ContinuousClock.now
     let deadline = start + .milliseconds(Int64(seconds * 1000))
     let counter = Counter()
@@ -20,29 +46,21 @@ func benchZMQ(seconds: Double) async throws {
         for _ in 0..<64 {
             group.addTask {
                 while ContinuousClock.now < deadline {
-                    _ = try await a.request("b", type: "ticket.get", payload: payload)
+                    try await call()
                     await counter.add()
                 }
             }
         }
         try await group.waitForAll()
     }
-    let remote = Double(await counter.value) / elapsedSeconds(since: start)
-
-    // A local call: the same request answered by an actor in this process, no network, no serializer.
-    let local = LocalEcho()
-    let t0 = ContinuousClock.now
-    var n = 0
-    while elapsedSeconds(since: t0) < 1 { _ = await local.echo(payload); n += 1 }
-    let localNs = elapsedSeconds(since: t0) * 1e9 / Double(n)
-
-    report("remote actor calls/s (request/reply over ZeroMQ, 64 in flight, 64-byte payload)", format(remote),
-           baseline: "raw libzmq DEALER↔ROUTER round trips: \(format(raw))/s", ratio: String(format: "%.0f %%", remote / raw * 100),
-           note: "target ≥ 50 %")
-    report("local actor call", String(format: "%.0f ns", localNs), note: "no network, no serializer")
+    return Double(await counter.value) / elapsedSeconds(since: start)
 }
 
-actor LocalEcho { func echo(_ p: [UInt8]) -> [UInt8] { p } }
+/// The distributed actor the benchmark calls.
+distributed actor Echo {
+    typealias ActorSystem = ClusterActorSystem
+    distributed func echo(_ payload: [UInt8]) -> [UInt8] { payload }
+}
 
 /// Raw libzmq: one thread keeps `window` messages in flight from a DEALER; the ROUTER echoes.
 func rawZMQRoundTrips(endpoint: String, seconds: Double, window: Int) throws -> Double {

@@ -60,7 +60,7 @@ public final class ClusterGateway: Sendable {
         let channel = NIOAsyncTestingChannel()
         let logger = self.logger
         slot.respond.withLock { slot in
-            slot = { request in
+            slot = .init { request in
                 try await responder.respond(to: request, context: BasicRequestContext(source: .init(channel: channel, logger: logger)))
             }
         }

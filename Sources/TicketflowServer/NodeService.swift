@@ -22,7 +22,10 @@ distributed actor NodeService {
     /// and a count of the requests run for peers — kept outside the actor so this node reads
     /// them without a call.
     final class ResponderSlot: Sendable {
-        let respond = Mutex<(@Sendable (Request) async throws -> Response)?>(nil)
+        /// Boxed: a bare closure kept in a `Mutex` is re-wrapped in conversion thunks on every
+        /// `inout` access, and the chain grows with each request.
+        struct Responder: Sendable { let run: @Sendable (Request) async throws -> Response }
+        let respond = Mutex<Responder?>(nil)
         let served = Atomic<Int>(0)
     }
 
@@ -43,7 +46,7 @@ distributed actor NodeService {
                                path: forwarded.target, headerFields: fields)
         let request = Request(head: head, body: .init(buffer: ByteBuffer(bytes: forwarded.body)))
         let response: Response
-        do { response = try await ClusterGateway.$forwardedFrom.withValue(peer) { try await respond(request) } } catch {
+        do { response = try await ClusterGateway.$forwardedFrom.withValue(peer) { try await respond.run(request) } } catch {
             response = APIError.from(error).response()
         }
         return try await ClusterGateway.encode(response)
