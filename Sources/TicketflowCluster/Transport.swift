@@ -77,14 +77,15 @@ public final class Transport: @unchecked Sendable {
         if let startError { throw startError }
     }
 
-    /// Stops the I/O thread; pending requests fail.
+    /// Stops the I/O thread; pending requests fail. Safe to call more than once: the wake-up
+    /// pipe is closed exactly once (a second close could hit a descriptor reused by libzmq).
     public func stop() {
-        let waiting: [CheckedContinuation<[UInt8], any Error>] = lock.withLock {
-            running = false
-            defer { pending = [:] }
-            return pending.values.map(\.continuation)
+        let (waiting, first) = lock.withLock { () -> ([CheckedContinuation<[UInt8], any Error>], Bool) in
+            defer { running = false; pending = [:] }
+            return (pending.values.map(\.continuation), running)
         }
         for w in waiting { w.resume(throwing: Failure("transport stopped")) }
+        guard first else { return }
         wake()
         while lock.withLock({ thread != nil }) { usleep(1000) }
         close(wakePipe.read)
