@@ -203,6 +203,23 @@ import TicketflowTesting
         #expect(log.contains("dropped a malformed frame from evil"))
     }
 
+    @Test func aBadClusterFileOrNodeIsRefusedClearly() throws {
+        let cluster = try Cluster.make("tf-e2e-cluster-bad")
+        defer { try? FileManager.default.removeItem(atPath: cluster.dir) }
+        let unknown = try TestSupport.run(["serve", "--cluster", cluster.file, "--node", "n9"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no node 'n9'") && unknown.stderr.contains("n1, n2, n3"), "\(unknown.stderr)")
+        try "partitions: 0\nnodes:\n  - {name: a, http: nowhere, zmq: \"ipc://x\", data: /tmp/a}\n  - {name: a, http: \"h:1\", zmq: \"tcp://h:2\", data: /tmp/b}\n"
+            .write(toFile: cluster.dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try TestSupport.run(["serve", "--cluster", cluster.dir + "/bad.yaml", "--node", "a"])
+        #expect(bad.status == 1)
+        for problem in ["partitions must be 1…4096", "names must be unique", "zmq must be a tcp:// endpoint", "http must be HOST:PORT"] {
+            #expect(bad.stderr.contains(problem), "\(bad.stderr)")
+        }
+        let half = try TestSupport.run(["serve", "--cluster", cluster.file])
+        #expect(half.status != 0 && half.stderr.contains("--cluster and --node go together"))
+    }
+
     /// Connects over plain TCP, writes bytes, and closes.
     func sendRawTCP(port: Int, bytes: [UInt8]) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
