@@ -56,7 +56,9 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let label = await node.workflow.label, active = await node.activeTickets
     logger.info("node ready in \(elapsed): workflow \(label), \(active) active tickets, \(overdue) overdue timers fired")
 
-    let gateway = try config.cluster.map { try ClusterGateway(config: $0.config, me: $0.node, node: node, logger: logger) }
+    let gateway = try config.cluster.map {
+        try ClusterGateway(config: $0.config, me: $0.node, node: node, logger: logger) { await metrics.render(node: node) }
+    }
     if let cluster = config.cluster {
         logger.info("cluster member \(cluster.node): owns \(cluster.config.partitionMap.partitions(of: cluster.node).count) of \(cluster.config.partitions) partitions")
     }

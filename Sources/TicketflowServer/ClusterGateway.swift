@@ -34,7 +34,8 @@ public final class ClusterGateway: Sendable {
     @TaskLocal static var forwardedFrom: String?
 
     /// Binds this node's ZeroMQ endpoint and connects to every peer.
-    public init(config: ClusterConfig, me: String, node: DurableCenter, logger: Logger) throws {
+    public init(config: ClusterConfig, me: String, node: DurableCenter, logger: Logger,
+                metrics: @escaping @Sendable () async -> String) throws {
         guard let mine = config.node(me) else { throw StartupError(description: "node '\(me)' is not in the cluster file") }
         self.config = config
         self.me = me
@@ -53,6 +54,26 @@ public final class ClusterGateway: Sendable {
             services[member] = try NodeService.resolve(id: ClusterActorID(node: member, name: NodeService.name), using: system)
         }
         self.services = services
+        slot.metrics.withLock { [unowned self] in
+            $0 = .init { await metrics() + self.metricsText() }
+        }
+    }
+
+    /// Every live member's metrics in one Prometheus text, each sample labelled with its
+    /// node; members that did not answer are listed and reported as `up 0`.
+    func clusterMetrics() async -> String {
+        let texts = await withTaskGroup(of: (String, String?).self) { group in
+            for member in config.nodes.map(\.name) {
+                group.addTask { [services] in
+                    guard self.isAlive(member), let service = services[member] else { return (member, nil) }
+                    return (member, try? await service.metrics())
+                }
+            }
+            var all: [String: String?] = [:]
+            for await (member, text) in group { all[member] = text }
+            return all
+        }
+        return PrometheusMerge.merge(config.nodes.map { ($0.name, texts[$0.name] ?? nil) })
     }
 
     /// Hands requests from peers to the router; call once the router's responder is built.

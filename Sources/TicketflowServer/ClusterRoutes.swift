@@ -8,6 +8,10 @@ struct ClusterRoutes: Sendable {
     let gateway: ClusterGateway
 
     func register(on router: Router<BasicRequestContext>) {
+        router.get("api/v1/cluster/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await gateway.clusterMetrics())))
+        }
         router.get("api/v1/cluster") { _, _ -> Response in
             let heard = gateway.lastHeard()
             let replies = await withTaskGroup(of: (String, [UInt8]?).self) { group in
@@ -56,7 +60,7 @@ extension ClusterGateway {
             "# HELP ticketflow_cluster_member_alive 1 while a member answers heartbeats",
             "# TYPE ticketflow_cluster_member_alive gauge",
         ]
-        for n in config.nodes { lines.append("ticketflow_cluster_member_alive{node=\"\(n.name)\"} \(isAlive(n.name, heard: heard) ? 1 : 0)") }
+        for n in config.nodes { lines.append("ticketflow_cluster_member_alive{member=\"\(n.name)\"} \(isAlive(n.name, heard: heard) ? 1 : 0)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

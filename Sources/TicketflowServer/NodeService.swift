@@ -26,6 +26,9 @@ distributed actor NodeService {
         /// `inout` access, and the chain grows with each request.
         struct Responder: Sendable { let run: @Sendable (Request) async throws -> Response }
         let respond = Mutex<Responder?>(nil)
+        /// This node's Prometheus text (node and cluster metrics), boxed for the same reason.
+        struct Metrics: Sendable { let render: @Sendable () async -> String }
+        let metrics = Mutex<Metrics?>(nil)
         let served = Atomic<Int>(0)
     }
 
@@ -50,6 +53,12 @@ distributed actor NodeService {
             response = APIError.from(error).response()
         }
         return try await ClusterGateway.encode(response)
+    }
+
+    /// This node's metrics in the Prometheus text format, as `/metrics` serves them.
+    distributed func metrics() async -> String {
+        guard let metrics = responder.metrics.withLock({ $0 }) else { return "" }
+        return await metrics.render()
     }
 
     /// This node's load as JSON: tickets in memory, pending timers, agents, health.

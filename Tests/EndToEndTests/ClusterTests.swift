@@ -116,6 +116,9 @@ import TicketflowTesting
         let partial = try await clients["n3"]!.get("/api/v1/tickets?limit=500")
         #expect(partial.json?["unavailable_nodes"] as? [String] == ["n2"])
         #expect((partial.json?["tickets"] as? [Any])?.count == created.count - onN2.count)
+        let metrics = try await clients["n3"]!.get("/api/v1/cluster/metrics").text
+        #expect(metrics.contains("ticketflow_cluster_up{node=\"n2\"} 0") && metrics.contains("ticketflow_cluster_up{node=\"n1\"} 1"))
+        #expect(metrics.contains("ticketflow_tickets_active{node=\"n1\"}") && !metrics.contains("ticketflow_tickets_active{node=\"n2\"}"))
 
         // Restart n2 from its own data directory: every acknowledged ticket is back everywhere.
         #expect(try cluster.script("start-local.sh") == 0)

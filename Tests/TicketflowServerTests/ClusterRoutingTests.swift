@@ -75,4 +75,32 @@ import TicketflowCluster
         let text = String(decoding: JSONWriter.data(parsed), as: UTF8.self)
         for part in [#""a":0"#, #""b":true"#, #""c":1"#, #""d":2.5"#, #""e":false"#] { #expect(text.contains(part), "\(text)") }
     }
+
+    @Test func metricsOfSeveralNodesMergeIntoOneExposition() {
+        let n1 = """
+        # HELP ticketflow_events_total Events
+        # TYPE ticketflow_events_total counter
+        ticketflow_events_total 5
+        # HELP ticketflow_tickets Tickets by status
+        # TYPE ticketflow_tickets gauge
+        ticketflow_tickets{status="open"} 2
+        """
+        let n3 = """
+        # HELP ticketflow_events_total Events
+        # TYPE ticketflow_events_total counter
+        ticketflow_events_total 7
+        # HELP ticketflow_tickets Tickets by status
+        # TYPE ticketflow_tickets gauge
+        ticketflow_tickets{status="open"} 4
+        """
+        let merged = PrometheusMerge.merge([("n1", n1), ("n2", nil), ("n3", n3)])
+        let lines = merged.split(separator: "\n").map(String.init)
+        #expect(lines.contains("ticketflow_cluster_up{node=\"n2\"} 0"))
+        #expect(lines.contains("ticketflow_cluster_up{node=\"n3\"} 1"))
+        #expect(lines.filter { $0 == "# TYPE ticketflow_events_total counter" }.count == 1)
+        // A family's samples stay together, right after its header.
+        let header = lines.firstIndex(of: "# TYPE ticketflow_events_total counter")!
+        #expect(Array(lines[(header + 1)...(header + 2)]) == ["ticketflow_events_total{node=\"n1\"} 5", "ticketflow_events_total{node=\"n3\"} 7"])
+        #expect(lines.contains("ticketflow_tickets{node=\"n3\",status=\"open\"} 4"))
+    }
 }
