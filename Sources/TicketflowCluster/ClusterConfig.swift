@@ -39,5 +39,14 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     }
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// What every member must agree on — the partition count and each node's name and
+    /// addresses (not its data directory, which is local) — hashed to 8 bytes. Heartbeats
+    /// carry it, so nodes started from different files never take each other for peers.
+    public var fingerprint: [UInt8] {
+        let canonical = "\(partitions)|" + nodes.sorted { $0.name < $1.name }.map { "\($0.name),\($0.http),\($0.zmq)" }.joined(separator: ";")
+        let h = PartitionMap.weight(canonical)
+        return (0..<8).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
+    }
     public var partitionMap: PartitionMap { PartitionMap(nodes: nodes.map(\.name), partitions: partitions) }
 }

@@ -57,10 +57,18 @@ public final class Transport: @unchecked Sendable {
     private var sleeping = false
     private var startError: (any Error)?
 
+    /// What every heartbeat carries (a fingerprint of the cluster file): a peer whose
+    /// heartbeats carry something else runs another membership, so it is never counted alive
+    /// and its requests are refused — two nodes that disagree on owners never talk.
+    private let membership: [UInt8]
+    /// Peers whose last heartbeat carried another membership.
+    private var strangers: Set<String> = []
+
     /// Starts the I/O thread; throws if the endpoint cannot be bound.
-    public init(node: String, endpoint: String, peers: [String: String], logger: Logger = Logger(label: "ticketflow.cluster"),
-                handler: @escaping Handler) throws {
+    public init(node: String, endpoint: String, peers: [String: String], membership: [UInt8] = [],
+                logger: Logger = Logger(label: "ticketflow.cluster"), handler: @escaping Handler) throws {
         self.node = node
+        self.membership = membership
         self.endpoint = endpoint
         self.peers = peers.filter { $0.key != node }
         self.handler = handler
@@ -192,7 +200,7 @@ public final class Transport: @unchecked Sendable {
         while lock.withLock({ running }) {
             if Date().timeIntervalSince(lastBeat) >= 1 {
                 lastBeat = Date()
-                let beat = Envelope(kind: .heartbeat, correlation: 0, sender: node, type: "heartbeat").encode()
+                let beat = Envelope(kind: .heartbeat, correlation: 0, sender: node, type: "heartbeat", payload: membership).encode()
                 for name in peerNames { _ = try? dealers[name]!.send([beat]) }
             }
             if ContinuousClock.now - lastExpiry >= .milliseconds(100) {
@@ -247,9 +255,27 @@ public final class Transport: @unchecked Sendable {
             complain(about: identity, "sender '\(envelope.sender)' is not a member of the cluster")
             return
         }
-        lock.withLock { lastHeard[envelope.sender] = Date() }
+        if envelope.kind == .heartbeat {
+            let agrees = envelope.payload == membership
+            lock.withLock {
+                if agrees { strangers.remove(envelope.sender); lastHeard[envelope.sender] = Date() } else { strangers.insert(envelope.sender) }
+            }
+            if !agrees { complain(about: identity, "runs a different cluster file; it is treated as down", counted: false) }
+            return
+        }
+        let stranger = lock.withLock { () -> Bool in
+            if strangers.contains(envelope.sender) { return true }
+            lastHeard[envelope.sender] = Date()
+            return false
+        }
         switch envelope.kind {
         case .heartbeat:
+            return
+        case .request where stranger:
+            let refusal = Envelope(kind: .failure, correlation: envelope.correlation, sender: node, type: envelope.type,
+                                   payload: Array("\(node) runs a different cluster file".utf8))
+            _ = enqueue(nil, [Array(identity.utf8), refusal.encode()])
+        case .oneWay where stranger:
             return
         case .request, .oneWay:
             let handler = self.handler, node = self.node
@@ -282,14 +308,17 @@ public final class Transport: @unchecked Sendable {
         }
     }
 
-    /// Counts a dropped frame; logs at most once per peer per minute.
-    private func complain(about peer: String, _ reason: String) {
+    /// Counts a dropped frame (unless `counted` is false); logs at most once per peer per minute.
+    private func complain(about peer: String, _ reason: String, counted: Bool = true) {
         let shouldLog = lock.withLock { () -> Bool in
-            malformed += 1
+            if counted { malformed += 1 }
             if let last = lastComplaint[peer], Date().timeIntervalSince(last) < 60 { return false }
             lastComplaint[peer] = Date()
             return true
         }
-        if shouldLog { logger.warning("dropped a malformed frame from \(peer): \(reason) (further ones this minute are only counted)") }
+        if shouldLog {
+            if counted { logger.warning("dropped a malformed frame from \(peer): \(reason) (further ones this minute are only counted)") }
+            else { logger.error("peer \(peer) \(reason)") }
+        }
     }
 }

@@ -43,7 +43,7 @@ public final class ClusterGateway: Sendable {
         self.logger = logger
         let peers = Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, $0.zmq) })
         do {
-            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, logger: logger)
+            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, membership: config.fingerprint, logger: logger)
         } catch {
             throw StartupError(description: "cannot bind \(mine.zmq): \(error)")
         }

@@ -32,4 +32,20 @@ import Testing
         let map = PartitionMap(nodes: ["n1", "n2", "n3"], partitions: 8)
         #expect(map.partition(forKey: "form-4711") == map.partition(forKey: "form-4711"))
     }
+
+    @Test func theFingerprintCoversMembershipButNotLocalPaths() {
+        let nodes = [ClusterConfig.Node(name: "n1", http: "127.0.0.1:8081", zmq: "tcp://127.0.0.1:9081", data: "./data/n1"),
+                     ClusterConfig.Node(name: "n2", http: "127.0.0.1:8082", zmq: "tcp://127.0.0.1:9082", data: "./data/n2")]
+        let a = ClusterConfig(partitions: 64, nodes: nodes)
+        var moved = a
+        moved.nodes[0].data = "/srv/ticketflow"
+        moved.nodes.reverse()
+        #expect(a.fingerprint == moved.fingerprint && a.fingerprint.count == 8)
+        var more = a
+        more.partitions = 32
+        #expect(more.fingerprint != a.fingerprint)
+        var other = a
+        other.nodes[1].zmq = "tcp://127.0.0.1:9999"
+        #expect(other.fingerprint != a.fingerprint)
+    }
 }

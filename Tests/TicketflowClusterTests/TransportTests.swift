@@ -97,4 +97,21 @@ import Testing
         let reply = try await n2.request("n1", type: "still-there", payload: [])
         #expect(String(decoding: reply, as: UTF8.self) == "n1 got still-there from n2: ")
     }
+
+    @Test func nodesWithDifferentClusterFilesNeverTakeEachOtherForPeers() async throws {
+        let endpoints = ["n1": "tcp://127.0.0.1:\(Self.freePort())", "n2": "tcp://127.0.0.1:\(Self.freePort())",
+                         "n3": "tcp://127.0.0.1:\(Self.freePort())"]
+        let n1 = try Transport(node: "n1", endpoint: endpoints["n1"]!, peers: endpoints, membership: [1], handler: Self.echo("n1"))
+        let n2 = try Transport(node: "n2", endpoint: endpoints["n2"]!, peers: endpoints, membership: [2], handler: Self.echo("n2"))
+        let n3 = try Transport(node: "n3", endpoint: endpoints["n3"]!, peers: endpoints, membership: [1], handler: Self.echo("n3"))
+        defer { n1.stop(); n2.stop(); n3.stop() }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(n1.liveness["n3"].flatMap { $0 } != nil, "same file: alive")
+        #expect(n1.liveness["n2"].flatMap { $0 } == nil, "another file: never alive")
+        #expect(n2.liveness["n1"].flatMap { $0 } == nil)
+        await #expect(throws: Transport.Failure.self) { _ = try await n2.request("n1", type: "t", payload: [], timeout: .seconds(1)) }
+        #expect(n1.malformedFrames == 0, "a stranger's heartbeats are refused, not counted as garbage")
+        let reply = try await n3.request("n1", type: "t", payload: [])
+        #expect(String(decoding: reply, as: UTF8.self) == "n1 got t from n3: ")
+    }
 }
