@@ -67,6 +67,12 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     if let gateway {
         router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes))
         ClusterRoutes(gateway: gateway).register(on: router)
+    } else {
+        for path in ["api/v1/cluster", "api/v1/cluster/metrics"] {
+            router.get(RouterPath(path)) { _, _ -> Response in
+                APIError(.notFound, "not_clustered", "this node runs alone; start it with --cluster FILE --node NAME").response()
+            }
+        }
     }
     Routes(node: node, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
     router.get("healthz") { _, _ -> Response in

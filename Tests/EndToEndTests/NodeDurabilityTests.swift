@@ -112,6 +112,7 @@ import TicketflowTesting
             ("PATCH", "/api/v1/tickets/\(id)", Data(#"{"status":"open","priority":"bogus"}"#.utf8), 422, "invalid_field"),
             ("GET", "/api/v1/tickets/424242", nil, 404, "unknown_ticket"),
             ("GET", "/api/v1/tickets?colour=red", nil, 400, "unknown_parameter"),
+            ("GET", "/api/v1/cluster", nil, 404, "not_clustered"),
         ]
         for (method, path, body, status, code) in cases {
             let reply = try await client.request(method, path, raw: body)
