@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TicketflowCluster
 
@@ -113,5 +114,21 @@ import Testing
         #expect(n1.malformedFrames == 0, "a stranger's heartbeats are refused, not counted as garbage")
         let reply = try await n3.request("n1", type: "t", payload: [])
         #expect(String(decoding: reply, as: UTF8.self) == "n1 got t from n3: ")
+    }
+
+    @Test func oneWayMessagesArriveWithoutAReply() async throws {
+        let endpoints = ["n1": "tcp://127.0.0.1:\(Self.freePort())", "n2": "tcp://127.0.0.1:\(Self.freePort())"]
+        let received = Mutex<[String]>([])
+        let n1 = try Transport(node: "n1", endpoint: endpoints["n1"]!, peers: endpoints, handler: Self.echo("n1"))
+        let n2 = try Transport(node: "n2", endpoint: endpoints["n2"]!, peers: endpoints) { envelope in
+            received.withLock { $0.append("\(envelope.kind) \(envelope.type) \(String(decoding: envelope.payload, as: UTF8.self))") }
+            return .success([])
+        }
+        defer { n1.stop(); n2.stop() }
+        _ = try await n1.request("n2", type: "hello", payload: [])   // connected both ways
+        for i in 1...5 { n1.send("n2", type: "note", payload: Array("\(i)".utf8)) }
+        for _ in 0..<100 where received.withLock({ $0.count }) < 6 { try await Task.sleep(for: .milliseconds(10)) }
+        // Each message runs in its own task, so arrival order is not promised; every one arrives once.
+        #expect(received.withLock { $0 }.sorted() == (["request hello "] + (1...5).map { "oneWay note \($0)" }).sorted())
     }
 }
