@@ -21,13 +21,25 @@ distributed actor Counter {
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ClusterActorSystemTests {
     func systems() throws -> (a: ClusterActorSystem, b: ClusterActorSystem) {
         let endpoints = ["a": "tcp://127.0.0.1:\(TransportTests.freePort())", "b": "tcp://127.0.0.1:\(TransportTests.freePort())"]
-        return (try ClusterActorSystem(node: "a", endpoint: endpoints["a"]!, peers: endpoints, callTimeout: .seconds(2)),
-                try ClusterActorSystem(node: "b", endpoint: endpoints["b"]!, peers: endpoints, callTimeout: .seconds(2)))
+        let systems = (a: try ClusterActorSystem(node: "a", endpoint: endpoints["a"]!, peers: endpoints, callTimeout: .seconds(5)),
+                       b: try ClusterActorSystem(node: "b", endpoint: endpoints["b"]!, peers: endpoints, callTimeout: .seconds(5)))
+        return systems
+    }
+
+    /// Waits (at most 10 s) until each system has heard the other's heartbeat, as a node
+    /// does before it forwards anything.
+    func connected(_ a: ClusterActorSystem, _ b: ClusterActorSystem) async throws {
+        for _ in 0..<1000 {
+            if a.transport.liveness["b"].flatMap({ $0 }) != nil && b.transport.liveness["a"].flatMap({ $0 }) != nil { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the two systems never heard each other")
     }
 
     @Test func remoteCallsTravelAndLocalOnesDoNot() async throws {
         let (a, b) = try systems()
         defer { a.stop(); b.stop() }
+        try await connected(a, b)
         let onB = b.withName("counter") { Counter(actorSystem: b) }
         #expect(onB.id == ClusterActorID(node: "b", name: "counter"))
 
@@ -49,6 +61,7 @@ distributed actor Counter {
     @Test func unknownActorsAreErrorsNotCrashes() async throws {
         let (a, b) = try systems()
         defer { a.stop(); b.stop() }
+        try await connected(a, b)
         let ghost = try Counter.resolve(id: ClusterActorID(node: "b", name: "nobody"), using: a)
         await #expect(throws: ClusterCallError.self) { try await ghost.add(1, note: "hello") }
         #expect(throws: ClusterCallError.self) { try Counter.resolve(id: ClusterActorID(node: "a", name: "nobody"), using: a) }
