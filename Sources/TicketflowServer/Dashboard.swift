@@ -10,6 +10,7 @@ enum Dashboard {
     .bad{color:#b00020;font-weight:600} .muted{color:#777}
     </style></head><body>
     <h1>Ticketflow <span class="muted" id="wf"></span></h1>
+    <div id="cluster" hidden><h2>Cluster <span class="muted" id="missing"></span></h2><table id="members"><tr><th>node</th><th>http</th><th>alive</th><th>last heard</th><th>partitions</th><th>tickets in memory</th><th>timers</th><th>agents</th></tr></table></div>
     <h2>Queues</h2><table id="queues"><tr><th>queue</th><th>line</th><th>routing</th><th>waiting</th><th>longest wait</th></tr></table>
     <h2>Agents</h2><table id="agents"><tr><th>agent</th><th>line</th><th>presence</th><th>load</th><th>capacity</th></tr></table>
     <h2>SLA at risk (next hour)</h2><table id="risk"><tr><th>ticket</th><th>subject</th><th>priority</th><th>line</th><th>due</th></tr></table>
@@ -27,6 +28,15 @@ enum Dashboard {
       const [wf, q, a, risk, breached] = await Promise.all([get("/api/v1/workflow"), get("/api/v1/queues"), get("/api/v1/agents"),
         get("/api/v1/tickets?sla=at_risk&limit=50"), get("/api/v1/tickets?sla=breached&limit=50")]);
       document.getElementById("wf").textContent = wf.label;
+      const cluster = await fetch("/api/v1/cluster");
+      if (cluster.ok) {
+        const c = await cluster.json();
+        document.getElementById("cluster").hidden = false;
+        document.getElementById("missing").textContent = q.unavailable_nodes && q.unavailable_nodes.length ? "not answering: " + q.unavailable_nodes.join(", ") : "seen from " + c.node;
+        fill("members", c.members.map(m => [esc(m.name), esc(m.http), m.alive ? "yes" : "<span class=bad>no</span>",
+          m.last_heard_ms_ago === null ? "never" : m.last_heard_ms_ago + " ms ago", m.partitions,
+          m.load ? m.load.active_tickets : "—", m.load ? m.load.pending_timers : "—", m.load ? m.load.agents : "—"]));
+      }
       fill("queues", q.queues.map(x => [esc(x.name), esc(x.line), esc(x.routing), x.waiting, x.longest_wait_seconds + " s"]));
       fill("agents", a.agents.map(x => [esc(x.name), esc(x.line), esc(x.presence), x.load, x.capacity]));
       const due = t => (t.sla.filter(c => c.state === "running" && c.due).map(c => c.due).sort()[0] || "");
