@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Logging
+import Synchronization
 
 /// Node-to-node messaging over ZeroMQ: a ROUTER socket bound at this node's endpoint takes
 /// requests; one DEALER per peer (identity = this node's name) sends them and receives the
@@ -42,9 +43,13 @@ public final class Transport: @unchecked Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<[UInt8], any Error>
         var deadline: ContinuousClock.Instant
-        var what: String
+        var peer: String
+        var type: String
+        var timeout: Duration
+        /// Written only when the request expires: formatting it for every request cost more than the send.
+        var expiry: Failure { Failure("\(peer) did not answer \(type) within \(timeout)") }
     }
-    private var nextCorrelation: UInt64 = 0
+    private let correlations = Atomic<UInt64>(0)
     private var lastHeard: [String: Date] = [:]
     private var lastComplaint: [String: Date] = [:]
     private var malformed = 0
@@ -128,15 +133,21 @@ public final class Transport: @unchecked Sendable {
     /// Sends a request and waits for its reply, at most `timeout`.
     public func request(_ peer: String, type: String, payload: [UInt8], timeout: Duration = .seconds(2)) async throws -> [UInt8] {
         guard peers[peer] != nil else { throw Failure("unknown peer \(peer)") }
-        let correlation = lock.withLock { () -> UInt64 in nextCorrelation += 1; return nextCorrelation }
+        let correlation = correlations.add(1, ordering: .relaxed).newValue
         let frame = Envelope(kind: .request, correlation: correlation, sender: node, type: type, payload: payload).encode()
-        // The I/O thread fails it once the deadline passes (checked every poll round, ≤ 100 ms).
-        let entry = { (c: CheckedContinuation<[UInt8], any Error>) in
-            Pending(continuation: c, deadline: .now + timeout, what: "\(peer) did not answer \(type) within \(timeout)")
-        }
+        let deadline = ContinuousClock.now + timeout
+        // One lock: register the reply's continuation and queue the frame. The I/O thread
+        // fails the request once the deadline passes (checked every poll round, ≤ 100 ms).
         return try await withCheckedThrowingContinuation { continuation in
-            lock.withLock { pending[correlation] = entry(continuation) }
-            if !enqueue(peer, [frame], correlation: correlation) { fail(correlation, Failure("transport stopped")) }
+            let (accepted, mustWake) = lock.withLock { () -> (Bool, Bool) in
+                guard running else { return (false, false) }
+                pending[correlation] = Pending(continuation: continuation, deadline: deadline, peer: peer, type: type, timeout: timeout)
+                outbound.append(Outbound(peer: peer, frames: [frame], correlation: correlation))
+                defer { sleeping = false }
+                return (true, sleeping)
+            }
+            if mustWake { wake() }
+            if !accepted { continuation.resume(throwing: Failure("transport stopped")) }
         }
     }
 
@@ -158,7 +169,7 @@ public final class Transport: @unchecked Sendable {
             let keys = pending.filter { $0.value.deadline <= now }.map(\.key)
             return keys.compactMap { pending.removeValue(forKey: $0) }
         }
-        for p in expired { p.continuation.resume(throwing: Failure(p.what)) }
+        for p in expired { p.continuation.resume(throwing: p.expiry) }
     }
 
     // MARK: The I/O thread
@@ -299,8 +310,11 @@ public final class Transport: @unchecked Sendable {
             complain(about: peer, "malformed reply")
             return
         }
-        lock.withLock { lastHeard[peer] = Date() }
-        let continuation = lock.withLock { pending.removeValue(forKey: envelope.correlation) }
+        let now = Date()
+        let continuation = lock.withLock { () -> Pending? in
+            lastHeard[peer] = now
+            return pending.removeValue(forKey: envelope.correlation)
+        }
         switch envelope.kind {
         case .reply: continuation?.continuation.resume(returning: envelope.payload)
         case .failure: continuation?.continuation.resume(throwing: Failure(String(decoding: envelope.payload, as: UTF8.self)))
