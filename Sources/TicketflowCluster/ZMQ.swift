@@ -87,23 +87,65 @@ public final class ZMQSocket {
         return true
     }
 
-    /// Receives one multipart message if one is waiting.
-    public func receive() throws -> [[UInt8]]? {
+    /// The descriptor libzmq signals when the socket's state may have changed (`ZMQ_FD`). It
+    /// is consumed by every call on the socket, so after each call `hasInput` must be read
+    /// again before waiting on it.
+    public func fileDescriptor() throws -> Int32 {
+        var fd: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        guard zmq_getsockopt(raw, ZMQ_FD, &fd, &size) == 0 else { throw ZMQError.last("zmq_getsockopt ZMQ_FD") }
+        return fd
+    }
+
+    /// Whether a message is waiting (`ZMQ_EVENTS` has `ZMQ_POLLIN`); also processes the
+    /// socket's pending commands, which resets its descriptor.
+    public var hasInput: Bool {
+        var events: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        guard zmq_getsockopt(raw, ZMQ_EVENTS, &events, &size) == 0 else { return false }
+        return events & Int32(ZMQ_POLLIN) != 0
+    }
+
+    /// Receives one multipart message if one is waiting. A message of more than `maxParts`
+    /// parts is read to its end, but only its first `maxParts + 1` parts are kept: enough for
+    /// the caller to see that it is too long, without holding what a hostile peer sent.
+    public func receive(maxParts: Int = 1024) throws -> [[UInt8]]? {
         var frames: [[UInt8]] = []
+        var parts = 0
         while true {
             var msg = zmq_msg_t()
             zmq_msg_init(&msg)
             defer { zmq_msg_close(&msg) }
-            let rc = zmq_msg_recv(&msg, raw, frames.isEmpty ? ZMQ_DONTWAIT : 0)
+            let rc = zmq_msg_recv(&msg, raw, parts == 0 ? ZMQ_DONTWAIT : 0)
             if rc < 0 {
-                if zmq_errno() == EAGAIN && frames.isEmpty { return nil }
+                if zmq_errno() == EAGAIN && parts == 0 { return nil }
                 throw ZMQError.last("zmq_msg_recv")
             }
-            let size = zmq_msg_size(&msg)
-            let data = zmq_msg_data(&msg)!
-            frames.append([UInt8](UnsafeRawBufferPointer(start: data, count: size)))
+            parts += 1
+            if parts <= maxParts + 1 {
+                frames.append([UInt8](UnsafeRawBufferPointer(start: zmq_msg_data(&msg)!, count: zmq_msg_size(&msg))))
+            }
             guard zmq_msg_more(&msg) == 1 else { return frames }
         }
+    }
+
+    /// Receives every waiting message, at most `budget`; `more` tells whether some were left.
+    /// Reads until libzmq says nothing is left (`hasInput`), because any call on the socket
+    /// may consume the descriptor's signal for messages that arrived before it.
+    public func receiveAll(budget: Int, maxParts: Int) -> (messages: [[[UInt8]]], more: Bool) {
+        var messages: [[[UInt8]]] = []
+        while hasInput {
+            while messages.count < budget {
+                do {
+                    guard let frames = try receive(maxParts: maxParts) else { break }
+                    messages.append(frames)
+                } catch {
+                    return (messages, false)   // the socket is closing; nothing more to read
+                }
+            }
+            if messages.count >= budget { return (messages, hasInput) }
+        }
+        return (messages, false)
     }
 }
 

@@ -47,6 +47,7 @@ extension ClusterGateway {
     /// Prometheus lines for the cluster counters, appended to `/metrics`.
     func metricsText() -> String {
         let heard = lastHeard()
+        let traffic = system.transport.traffic
         var lines = [
             "# HELP ticketflow_cluster_malformed_frames_total Frames from peers dropped because they did not parse",
             "# TYPE ticketflow_cluster_malformed_frames_total counter",
@@ -57,6 +58,12 @@ extension ClusterGateway {
             "# HELP ticketflow_cluster_served_for_peers_total Requests run here on behalf of another node",
             "# TYPE ticketflow_cluster_served_for_peers_total counter",
             "ticketflow_cluster_served_for_peers_total \(servedForPeers)",
+            "# HELP ticketflow_cluster_messages_sent_total ZeroMQ messages sent to peers (heartbeats not counted)",
+            "# TYPE ticketflow_cluster_messages_sent_total counter",
+            "ticketflow_cluster_messages_sent_total \(traffic.messages)",
+            "# HELP ticketflow_cluster_envelopes_sent_total Requests, replies and one-way messages sent to peers; several travel in one message under load",
+            "# TYPE ticketflow_cluster_envelopes_sent_total counter",
+            "ticketflow_cluster_envelopes_sent_total \(traffic.envelopes)",
             "# HELP ticketflow_cluster_member_alive 1 while a member answers heartbeats",
             "# TYPE ticketflow_cluster_member_alive gauge",
         ]
