@@ -1,7 +1,7 @@
 /// The frame every cluster message travels in: protocol version, kind, correlation id,
 /// sender node, message type and payload, in a compact binary layout.
 ///
-///     [version u8 = 1] [kind u8] [correlation varint] [sender: len varint + utf8]
+///     [version u8 = 2] [kind u8] [correlation varint] [sender: len varint + utf8]
 ///     [type: len varint + utf8] [payload: the rest]
 ///
 /// Anything that does not parse — a wrong version, an unknown kind, truncated fields — is
@@ -9,7 +9,9 @@
 public struct Envelope: Equatable, Sendable {
     public enum Kind: UInt8, Sendable { case request = 0, reply = 1, oneWay = 2, heartbeat = 3, failure = 4 }
 
-    public static let version: UInt8 = 1
+    /// 2 since a message may carry several envelopes, one per frame (version 1 nodes expected
+    /// exactly one); nodes of different versions drop each other's frames as malformed.
+    public static let version: UInt8 = 2
     /// Longest sender or type name accepted.
     static let maxNameBytes = 256
 
