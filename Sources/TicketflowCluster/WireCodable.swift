@@ -21,3 +21,14 @@ extension Array: WireCodable where Element == UInt8 {
     public init(wire: inout WireReader) throws(Envelope.Malformed) { self = try wire.blob() }
     public func encode(to wire: inout WireWriter) { wire.blob(self) }
 }
+
+extension Bool: WireCodable {
+    public init(wire: inout WireReader) throws(Envelope.Malformed) {
+        switch try wire.uint() {
+        case 0: self = false
+        case 1: self = true
+        case let n: throw Envelope.Malformed(reason: "\(n) is not a truth value")
+        }
+    }
+    public func encode(to wire: inout WireWriter) { wire.uint(self ? 1 : 0) }
+}

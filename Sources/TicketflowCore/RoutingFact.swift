@@ -35,3 +35,15 @@ extension Ticket {
                     isOpen: !isSolved(in: workflow), version: version)
     }
 }
+
+extension Change {
+    /// Whether this change can alter the ticket's routing fact (queue, priority, assignee,
+    /// open or solved), so a node knows which tickets to tell the routing owner about.
+    public var affectsRouting: Bool {
+        switch self {
+        case .created, .statusChanged, .lineChanged, .queued, .assigned: return true
+        case .fieldChanged(let field, _, _): return field == "priority"
+        default: return false
+        }
+    }
+}

@@ -83,6 +83,13 @@ public struct RoutingTable: Sendable {
 
     /// Registers or updates an agent; refused (changing nothing) for an unknown line or queue.
     public mutating func upsert(_ agent: Agent) -> Rejection? {
+        if let rejection = check(agent) { return rejection }
+        restore(agent: agent)
+        return nil
+    }
+
+    /// Why this workflow would refuse the agent, if it would.
+    public func check(_ agent: Agent) -> Rejection? {
         guard workflow.lineIndex(named: agent.line) != nil else {
             return Rejection("unknown_line", "no line named '\(agent.line)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
         }
@@ -90,7 +97,6 @@ public struct RoutingTable: Sendable {
         for queue in agent.queues where workflow.queues[queue] == nil {
             return Rejection("unknown_queue", "no queue named '\(queue)'")
         }
-        restore(agent: agent)
         return nil
     }
 

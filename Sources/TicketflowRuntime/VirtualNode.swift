@@ -46,6 +46,13 @@ public struct VirtualNode: Sendable {
 
     public mutating func replaceWorkflow(_ workflow: Workflow) { center.replaceWorkflow(workflow) }
 
+    /// In a cluster, agents are kept (and tickets routed) by the routing owner: see
+    /// `SupportCenter.agentsAreRemote`.
+    public var agentsAreRemote: Bool {
+        get { center.agentsAreRemote }
+        set { center.agentsAreRemote = newValue }
+    }
+
     /// Moves time forward to `instant`, firing every timer due on the way at its exact instant.
     /// Returns the events the timers caused.
     @discardableResult

@@ -49,8 +49,9 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
     let metrics = NodeMetrics()
     let clock = SystemClock()
+    // In a cluster the routing owner keeps the agents and routes every node's tickets.
     let node = try DurableCenter(store: store, defaultWorkflow: (workflow, source, "file:\(config.workflowPath)"), clock: clock,
-                                 logger: logger, observer: metrics, admitsTicketNumber: admits)
+                                 logger: logger, observer: metrics, admitsTicketNumber: admits, agentsAreRemote: config.cluster != nil)
     let overdue = try await node.start()
     let elapsed = ContinuousClock.now - started
     let label = await node.workflow.label, active = await node.activeTickets
@@ -59,8 +60,20 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let gateway = try config.cluster.map {
         try ClusterGateway(config: $0.config, me: $0.node, node: node, logger: logger) { await metrics.render(node: node) }
     }
-    if let cluster = config.cluster {
-        logger.info("cluster member \(cluster.node): owns \(cluster.config.partitionMap.partitions(of: cluster.node).count) of \(cluster.config.partitions) partitions")
+    var agents: any AgentDesk = LocalAgents(node: node)
+    var routing: (publisher: RoutingFactPublisher, router: ClusterRouter?)?
+    if let gateway {
+        let publisher = RoutingFactPublisher()
+        await node.publishRoutingFacts { publisher.offer($0) }
+        var router: ClusterRouter?
+        if gateway.routingOwner == gateway.me {
+            let owner = await ClusterRouter(gateway: gateway, node: node, logger: logger)
+            gateway.attach(router: owner)
+            router = owner
+        }
+        agents = router ?? AgentsElsewhere(owner: gateway.routingOwner)
+        routing = (publisher, router)
+        logger.info("cluster member \(gateway.me): owns \(gateway.map.partitions(of: gateway.me).count) of \(gateway.map.partitions) partitions; agents and routing: \(gateway.routingOwner)")
     }
 
     let router = Router()
@@ -74,7 +87,9 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
             }
         }
     }
-    Routes(node: node, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
+    var checkAgent: (@Sendable (String) async throws -> Void)?
+    if let gateway { checkAgent = { agentID in try await gateway.checkAgent(agentID) } }
+    Routes(node: node, agents: agents, checkAgent: checkAgent, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
     router.get("healthz") { _, _ -> Response in
         let healthy = await node.isHealthy
         return JSON.response(["status": healthy ? "ok" : "failed", "workflow": await node.workflow.label],
@@ -101,6 +116,8 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         logger: logger
     )
     app.addServices(TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
-    if let gateway { app.addServices(ClusterService(gateway: gateway)) }
+    if let gateway, let routing {
+        app.addServices(ClusterService(gateway: gateway, publisher: routing.publisher, router: routing.router, logger: logger))
+    }
     return (app, node)
 }

@@ -11,8 +11,9 @@ import TicketflowStorage
 /// This node's place in a cluster: the actor system over ZeroMQ, the partition map, and the
 /// rules that send each HTTP request to the node that owns what it is about.
 ///
-/// A request about a ticket goes to the owner of the ticket's partition; about an agent, to
-/// the agent's owner; a list gathers from every live node; a workflow change goes to all.
+/// A request about a ticket goes to the owner of the ticket's partition; about agents, to the
+/// routing owner, which keeps every agent and routes every ticket (`ClusterRouter`); a list
+/// gathers from every live node; a workflow change goes to all.
 /// What this node owns is handled here, with no network and no serializer; the rest is a
 /// call to the owner's `NodeService` (a distributed actor), which runs it through its router.
 public final class ClusterGateway: Sendable {
@@ -87,6 +88,9 @@ public final class ClusterGateway: Sendable {
         }
     }
 
+    /// Makes this node the one that answers for agents and routes every ticket.
+    func attach(router: ClusterRouter) { slot.router.withLock { $0 = router } }
+
     public func stop() { system.stop() }
 
     /// Frames dropped because they did not parse.
@@ -100,9 +104,6 @@ public final class ClusterGateway: Sendable {
 
     /// The partition of a ticket id: a stable hash of the id, modulo the partition count.
     public func partition(ofTicket id: String) -> Int { map.partition(forKey: id) }
-
-    /// Agents are owned by the node that owns the partition of `agent:<id>`.
-    public func owner(ofAgent id: String) -> String { map.owner(of: map.partition(forKey: "agent:" + id)) }
 
     /// When each member was last heard from; this node is always alive to itself.
     func lastHeard() -> [String: Date?] {

@@ -14,13 +14,14 @@ struct ClusterMiddleware: RouterMiddleware {
     enum Destination: Equatable {
         case here
         case ticket(String)
-        case agent(String)
+        /// Agents (and so queues' routing) are kept by the routing owner.
+        case agents
         case create(idempotencyKey: String?)
         case gather(View)
         case everyNode
     }
 
-    enum View: Equatable { case tickets, agents, queues, queue }
+    enum View: Equatable { case tickets, queues, queue }
 
     static func destination(method: HTTPRequest.Method, path: String, idempotencyKey: String?) -> Destination {
         let parts = path.split(separator: "/").map(String.init)
@@ -30,8 +31,7 @@ struct ClusterMiddleware: RouterMiddleware {
         case ("tickets", 1, .post): return .create(idempotencyKey: idempotencyKey)
         case ("tickets", 1, .get): return .gather(.tickets)
         case ("tickets", _, _) where rest.count >= 2: return .ticket(rest[1])
-        case ("agents", 1, .get): return .gather(.agents)
-        case ("agents", _, _) where rest.count >= 2: return .agent(rest[1])
+        case ("agents", _, _): return .agents
         case ("queues", 1, .get): return .gather(.queues)
         case ("queues", 2, .get): return .gather(.queue)
         case ("workflow", 1, .put): return .everyNode
@@ -49,8 +49,8 @@ struct ClusterMiddleware: RouterMiddleware {
             case .ticket(let id):
                 let p = gateway.partition(ofTicket: id)
                 return try await forward(request, context, to: gateway.map.owner(of: p), why: "ticket \(id) (partition \(p))", next: next)
-            case .agent(let id):
-                return try await forward(request, context, to: gateway.owner(ofAgent: id), why: "agent \(id)", next: next)
+            case .agents:
+                return try await forward(request, context, to: gateway.routingOwner, why: "the agent list", next: next)
             case .create(let key?):
                 // The same key always reaches the same node, whose idempotency table answers retries.
                 let p = gateway.map.partition(forKey: key)
@@ -109,7 +109,6 @@ struct ClusterMiddleware: RouterMiddleware {
         case .tickets:
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 50
             merged = ClusterViews.tickets(answers, limit: limit)
-        case .agents: merged = ClusterViews.agents(answers)
         case .queues: merged = ClusterViews.queues(answers)
         case .queue: merged = ClusterViews.queue(answers)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -34,6 +35,7 @@ struct ClusterRoutes: Sendable {
             }
             return JSON.response([
                 "node": gateway.me, "partitions": gateway.map.partitions, "members": members,
+                "routing_owner": gateway.routingOwner,
                 "partition_map": gateway.map.owners,
                 "forwarded_requests": gateway.forwardedRequests,
                 "served_for_peers": gateway.servedForPeers,
@@ -72,11 +74,23 @@ extension ClusterGateway {
     }
 }
 
-/// Keeps the transport up while the node runs; closes it on shutdown.
+/// Keeps the transport up while the node runs, sends this node's routing facts to the
+/// routing owner, and on the routing owner keeps learning nodes and routing; closes the
+/// transport on shutdown.
 struct ClusterService: Service {
     let gateway: ClusterGateway
+    let publisher: RoutingFactPublisher
+    let router: ClusterRouter?
+    let logger: Logger
+
     func run() async throws {
+        let gateway = self.gateway
+        let publishing = Task { await publisher.run(send: { try await gateway.sendRoutingFacts($0) }, logger: logger) }
+        let routing = router.map { router in Task { await router.maintain() } }
         try? await gracefulShutdown()
+        publishing.cancel()
+        publisher.finish()
+        routing?.cancel()
         gateway.stop()
     }
 }

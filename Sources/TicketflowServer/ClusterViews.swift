@@ -15,11 +15,6 @@ enum ClusterViews {
         return ["tickets": page, "next_after": more && !page.isEmpty ? (number(page.last!) as Any) : NSNull()]
     }
 
-    static func agents(_ answers: [[String: Any]]) -> [String: Any] {
-        let all = answers.flatMap { ($0["agents"] as? [[String: Any]]) ?? [] }
-        return ["agents": all.sorted { ($0["id"] as? String ?? "") < ($1["id"] as? String ?? "") }]
-    }
-
     /// Queue summaries: waiting counts add up, the longest wait is the longest anywhere.
     static func queues(_ answers: [[String: Any]]) -> [String: Any] {
         var merged: [String: [String: Any]] = [:]

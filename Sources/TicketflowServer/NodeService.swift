@@ -6,6 +6,7 @@ import NIOCore
 import NIOEmbedded
 import Synchronization
 import TicketflowCluster
+import TicketflowCore
 import TicketflowStorage
 
 /// The distributed actor each node runs under the well-known name `node`: peers call it to
@@ -30,6 +31,8 @@ distributed actor NodeService {
         struct Metrics: Sendable { let render: @Sendable () async -> String }
         let metrics = Mutex<Metrics?>(nil)
         let served = Atomic<Int>(0)
+        /// The cluster's router, on the routing owner only.
+        let router = Mutex<ClusterRouter?>(nil)
     }
 
     init(node: DurableCenter, responder: ResponderSlot, actorSystem: ClusterActorSystem) {
@@ -61,9 +64,43 @@ distributed actor NodeService {
         return await metrics.render()
     }
 
-    /// This node's load as JSON: tickets in memory, pending timers, agents, health.
+    /// This node's load as JSON: tickets in memory, pending timers, agents (kept by the
+    /// routing owner only), health.
     distributed func load() async -> [UInt8] {
-        Array(JSONWriter.data(["active_tickets": await node.activeTickets, "pending_timers": await node.pendingTimers,
-                               "agents": await node.agents().count, "healthy": await node.isHealthy]))
+        let agents = await responder.router.withLock({ $0 })?.agents().count ?? 0
+        return Array(JSONWriter.data(["active_tickets": await node.activeTickets, "pending_timers": await node.pendingTimers,
+                                      "agents": agents, "healthy": await node.isHealthy]))
+    }
+
+    // MARK: Routing (see ClusterRouter)
+
+    /// Routing facts of a node's committed changes, for the routing owner.
+    distributed func routingFacts(_ batch: RoutingFacts) async throws {
+        guard let router = responder.router.withLock({ $0 }) else { throw ClusterCallError("\(id.node) is not the routing owner") }
+        await router.receive(batch.facts)
+    }
+
+    /// A page of this node's open tickets' routing facts, after a ticket number.
+    distributed func openRoutingFacts(after: Int, limit: Int) async -> RoutingFacts {
+        RoutingFacts(await node.openRoutingFacts(after: Int64(after), limit: min(max(limit, 1), RoutingFacts.pageLimit)))
+    }
+
+    /// Decides an assignment the routing owner proposes; the ticket's fact after it (none if
+    /// the ticket is not open here).
+    distributed func assign(_ proposal: RoutingProposal) async throws -> RoutingFacts {
+        let fact = try await node.assignFromRouting(ticket: proposal.ticket, agent: proposal.agent, cause: proposal.cause)
+        return RoutingFacts(fact.map { [$0] } ?? [])
+    }
+
+    /// Whether the routing owner keeps an agent with this id.
+    distributed func agentExists(_ agentID: String) async throws -> Bool {
+        guard let router = responder.router.withLock({ $0 }) else { throw ClusterCallError("\(id.node) is not the routing owner") }
+        return await router.agent(agentID) != nil
+    }
+
+    /// This node's open tickets assigned to an agent, as a JSON array of ticket views.
+    distributed func openTicketViews(of agentID: String) async -> [UInt8] {
+        let workflow = await node.workflow
+        return Array(JSONWriter.data(await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }))
     }
 }

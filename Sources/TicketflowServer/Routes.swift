@@ -8,6 +8,11 @@ import TicketflowStorage
 /// The HTTP API under `/api/v1`, described in docs/openapi.yaml.
 struct Routes: Sendable {
     let node: DurableCenter
+    /// Where agents are kept: this node, or in a cluster the routing owner.
+    let agents: any AgentDesk
+    /// In a cluster, checks with the routing owner that an agent exists before a ticket here
+    /// is assigned to it by hand (alone, the node checks itself).
+    let checkAgent: (@Sendable (String) async throws -> Void)?
     let maxBody: Int
     let clock: any TicketflowRuntime.Clock
 
@@ -59,13 +64,13 @@ struct Routes: Sendable {
         api.put("agents/:id", use: handler(putAgent))
         api.get("agents", use: handler { _, _ in
             var list: [[String: Any]] = []
-            for a in await node.agents() { list.append(Views.agent(a, load: await node.load(of: a.id))) }
+            for a in await agents.agents() { list.append(Views.agent(a, load: await agents.load(of: a.id))) }
             return JSON.response(["agents": list])
         })
         api.get("agents/:id", use: handler { _, c in
             let agentID = try id(c)
-            guard let a = await node.agent(agentID) else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(agentID)'") }
-            return JSON.response(Views.agent(a, load: await node.load(of: agentID)))
+            guard let a = await agents.agent(agentID) else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(agentID)'") }
+            return JSON.response(Views.agent(a, load: await agents.load(of: agentID)))
         })
         api.put("agents/:id/presence", use: handler { r, c in
             let body = try await JSON.object(r, limit: maxBody)
@@ -76,17 +81,17 @@ struct Routes: Sendable {
             }
             let agentID = try id(c)
             do {
-                let agent = try await node.setPresence(agentID, presence)
-                return JSON.response(Views.agent(agent, load: await node.load(of: agentID)))
+                let agent = try await agents.setPresence(agentID, presence)
+                return JSON.response(Views.agent(agent, load: await agents.load(of: agentID)))
             } catch NodeError.rejected(let r) where r.code == "unknown_agent" {
                 throw APIError(.notFound, r.code, r.message)
             }
         })
         api.get("agents/:id/tickets", use: handler { _, c in
             let agentID = try id(c)
-            guard await node.agent(agentID) != nil else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(agentID)'") }
-            let wf = await node.workflow
-            return JSON.response(["agent": agentID, "tickets": await node.openTickets(of: agentID).map { Views.ticket($0, workflow: wf, withComments: false) }])
+            guard await agents.agent(agentID) != nil else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(agentID)'") }
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try await agents.openTicketsBody(of: agentID))))
         })
         api.get("queues", use: handler { _, _ in
             let wf = await node.workflow
@@ -258,6 +263,7 @@ struct Routes: Sendable {
         let body = try await JSON.object(request, limit: maxBody)
         try JSON.rejectUnknown(body, allowed: ["agent"], context: "an assignment")
         let agent = try JSON.string(body, "agent")
+        if let agent, let checkAgent { try await checkAgent(agent) }
         return await ticketResponse(try await node.execute(.assign(ticket: try id(context), agent: agent, by: cause(request))))
     }
 
@@ -267,7 +273,7 @@ struct Routes: Sendable {
         let body = try await JSON.object(request, limit: maxBody)
         try JSON.rejectUnknown(body, allowed: ["name", "line", "skills", "capacity", "queues", "presence"], context: "an agent")
         let agentID = try id(context)
-        let existing = await node.agent(agentID)
+        let existing = await agents.agent(agentID)
         guard let line = try JSON.string(body, "line") ?? existing?.line else { throw APIError(.badRequest, "missing_field", "'line' is required") }
         var capacity = existing?.capacity ?? 5
         if let c = body["capacity"] {
@@ -283,7 +289,7 @@ struct Routes: Sendable {
                           queues: body["queues"] != nil ? try JSON.strings(body, "queues") : existing?.queues ?? [],
                           skills: body["skills"] != nil ? try JSON.strings(body, "skills") : existing?.skills ?? [],
                           capacity: capacity, presence: presence)
-        try await node.upsert(agent)
-        return JSON.response(Views.agent(agent, load: await node.load(of: agentID)), status: existing == nil ? .created : .ok)
+        try await agents.upsert(agent)
+        return JSON.response(Views.agent(agent, load: await agents.load(of: agentID)), status: existing == nil ? .created : .ok)
     }
 }

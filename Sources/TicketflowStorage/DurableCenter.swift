@@ -35,6 +35,7 @@ public actor DurableCenter {
     private let observer: (any NodeObserver)?
     private var node: VirtualNode
     private var workflowSource: String
+    private var workflowGeneration = 0
     private var idempotency: [String: String]
     private var lastNumber: Int64
     private var batch = CommitBatch()
@@ -51,6 +52,13 @@ public actor DurableCenter {
     /// Which ticket numbers this node may mint — in a cluster, those whose partition it owns,
     /// so ids are unique cluster-wide without coordination. Nil: every number.
     private let admitsTicketNumber: (@Sendable (Int64) -> Bool)?
+    /// In a cluster: agents stored on this node, which are the routing owner's when this node
+    /// is it (see `DurableCenter+Cluster.swift`). Tickets here are routed by the routing owner.
+    var keptAgents: [String: Agent] = [:]
+    /// In a cluster: where the routing facts of committed changes go (to the routing owner).
+    var routingFactSink: (@Sendable ([RoutingFact]) -> Void)?
+    /// Tickets whose routing facts changed in the batch being filled, and in the one being written.
+    private var routingDirty: Set<String> = []
 
     /// What a restart found and did, for the log and for tests.
     public struct StartReport: Sendable {
@@ -66,7 +74,7 @@ public actor DurableCenter {
     /// `defaultWorkflow`, so a crash never silently reverts a replaced workflow.
     public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: String), clock: any Clock,
                 logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil,
-                admitsTicketNumber: (@Sendable (Int64) -> Bool)? = nil) throws {
+                admitsTicketNumber: (@Sendable (Int64) -> Bool)? = nil, agentsAreRemote: Bool = false) throws {
         self.store = store
         self.admitsTicketNumber = admitsTicketNumber
         self.clock = clock
@@ -91,7 +99,12 @@ public actor DurableCenter {
         self.lastNumber = recovered.lastTicketNumber
         var node = VirtualNode(workflow: workflow, start: clock.now(), keepsHistory: false)
         node.loader = { id in try? store.ticket(id) }
-        for agent in recovered.agents { node.restore(agent: agent) }
+        if agentsAreRemote {
+            node.agentsAreRemote = true
+            keptAgents = Dictionary(uniqueKeysWithValues: recovered.agents.map { ($0.id, $0) })
+        } else {
+            for agent in recovered.agents { node.restore(agent: agent) }
+        }
         for ticket in recovered.tickets where !ticket.isSolved(in: workflow) || !ticket.timers.isEmpty {
             node.restore(ticket)
         }
@@ -111,6 +124,8 @@ public actor DurableCenter {
     }
 
     public var workflow: Workflow { node.center.workflow }
+    /// The workflow and how many times it was replaced since start, for those who follow it.
+    public var workflowAndGeneration: (Workflow, Int) { (node.center.workflow, workflowGeneration) }
     public var workflowText: String { workflowSource }
 
     // MARK: Commands
@@ -182,6 +197,7 @@ public actor DurableCenter {
         guard let workflow = outcome.workflow else { throw NodeError.invalidWorkflow(outcome.diagnostics) }
         fireDue()
         node.replaceWorkflow(workflow)
+        workflowGeneration += 1
         workflowSource = source
         batch.workflow = WorkflowActivation(label: workflow.label, source: source, origin: "api", at: clock.now())
         try await commitPending()
@@ -207,6 +223,17 @@ public actor DurableCenter {
         let now = clock.now()
         let ids = node.center.waitingTickets(in: queue, limit: 1000)
         return ids.compactMap { node.center.tickets[$0] }.map { ($0, now - $0.updatedAt) }
+    }
+
+    /// Tickets held in memory (every open one, and solved ones not yet passivated).
+    var inMemoryTickets: Dictionary<String, Ticket>.Values { node.center.tickets.values }
+    func inMemoryTicket(_ id: String) -> Ticket? { node.center.tickets[id] }
+
+    /// Writes an agent record without routing anything here (the routing owner's agents).
+    func commitAgent(_ agent: Agent) async throws {
+        try checkAvailable()
+        batch.agents[agent.id] = agent
+        try await commitPending()
     }
 
     public var activeTickets: Int { node.center.tickets.count }
@@ -275,6 +302,9 @@ public actor DurableCenter {
         guard !events.isEmpty else { return }
         observer?.accepted(events)
         batch.events += events
+        if routingFactSink != nil {
+            for event in events where event.change.affectsRouting { routingDirty.insert(event.ticket) }
+        }
         let now = clock.now()
         for event in events {
             if let t = node.center.tickets[event.ticket] {
@@ -296,6 +326,8 @@ public actor DurableCenter {
         while !batch.isEmpty {
             let current = batch
             batch = CommitBatch()
+            let routed = routingDirty
+            routingDirty = []
             let number = batchNumber
             batchNumber += 1
             let started = ContinuousClock.now
@@ -313,6 +345,11 @@ public actor DurableCenter {
             observer?.committed(batchEvents: current.events.count,
                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             committedNumber = number
+            if let sink = routingFactSink, !routed.isEmpty {
+                // The facts as this batch left the tickets: what the routing owner sees is durable.
+                let workflow = node.center.workflow
+                sink(routed.compactMap { current.tickets[$0]?.routingFact(in: workflow) })
+            }
             for n in waiters.keys.sorted() where n <= number {
                 for w in waiters[n]! { w.resume() }
                 waiters[n] = nil

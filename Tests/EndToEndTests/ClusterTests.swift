@@ -157,6 +157,85 @@ import TicketflowTesting
         #expect((status.json?["partition_map"] as? [String])?.count == 16)
     }
 
+    /// Waits (at most 20 s) until `check` holds, re-reading with `read` every 100 ms.
+    func eventually(_ what: String, _ read: () async throws -> Bool) async throws {
+        for _ in 0..<200 {
+            if (try? await read()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("never: \(what)")
+    }
+
+    @Test func oneAgentWorksTicketsOfEveryNodeThroughTheRoutingOwner() async throws {
+        let cluster = try Cluster.make("tf-e2e-routing")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        #expect(try cluster.script("start-local.sh") == 0)
+        let names = ["n1", "n2", "n3"]
+        for n in names { try await cluster.waitForLiveness(seenBy: n, alive: Set(names)) }
+        let clients = cluster.clients
+        let map = cluster.config.partitionMap
+        let owner = try #require(try await clients["n1"]!.get("/api/v1/cluster").json?["routing_owner"] as? String)
+        let others = names.filter { $0 != owner }
+
+        // One first-line agent, registered through a node that is not the routing owner.
+        let put = try await clients[others[0]]!.request("PUT", "/api/v1/agents/solo", json: ["name": "Solo", "line": "L1", "capacity": 32, "presence": "online"])
+        #expect(put.status == 201, "\(put.text)")
+        var ids: [String] = []
+        for n in 1...30 {
+            let reply = try await clients[names[n % 3]]!.post("/api/v1/tickets", newTicket(n))
+            ids.append(try #require(reply.json?["id"] as? String))
+        }
+        #expect(Set(ids.map { map.owner(of: map.partition(forKey: $0)) }).count == 3, "tickets on every node")
+        // Every ticket, whichever node holds it, reaches the one agent.
+        try await eventually("all 30 tickets assigned to solo") {
+            let body = try await clients[others[1]]!.get("/api/v1/agents/solo/tickets").json
+            return (body?["tickets"] as? [Any])?.count == 30
+        }
+        for (i, id) in ids.enumerated() {
+            #expect(try await clients[names[i % 3]]!.get("/api/v1/tickets/\(id)").json?["assignee"] as? String == "solo")
+        }
+        #expect(try await clients[owner]!.get("/api/v1/agents/solo").json?["load"] as? Int == 30)
+
+        // By hand: an agent the routing owner does not know is refused; a known one is taken.
+        let ghost = try await clients[others[0]]!.post("/api/v1/tickets/\(ids[0])/assign", ["agent": "ghost"])
+        #expect(ghost.status == 422 && ghost.text.contains("unknown_agent"), "\(ghost.status) \(ghost.text)")
+        _ = try await clients[others[1]]!.request("PUT", "/api/v1/agents/helper", json: ["name": "Helper", "line": "L1", "presence": "away"])
+        let byHand = try await clients[others[0]]!.post("/api/v1/tickets/\(ids[0])/assign", ["agent": "helper"])
+        #expect(byHand.json?["assignee"] as? String == "helper")
+        try await eventually("solo's load falls to 29 when a ticket is taken from him") {
+            try await clients[owner]!.get("/api/v1/agents/solo").json?["load"] as? Int == 29
+        }
+
+        // The routing owner is killed: agents answer 503 everywhere, tickets go on, new ones wait.
+        kill(try cluster.pid(owner), SIGKILL)
+        for n in others { try await cluster.waitForLiveness(seenBy: n, alive: Set(others)) }
+        let down = try await clients[others[0]]!.get("/api/v1/agents/solo")
+        #expect(down.status == 503 && down.headers["retry-after"] != nil)
+        let refused = try await clients[others[1]]!.post("/api/v1/tickets/\(ids[1])/assign", ["agent": "helper"])
+        #expect(refused.status == 503, "a manual assignment needs the agent list: \(refused.status)")
+        var waiting: [String] = []
+        for n in 31...33 {
+            let reply = try await clients[others[n % 2]]!.post("/api/v1/tickets", newTicket(n))
+            #expect(reply.status == 201)
+            waiting.append(try #require(reply.json?["id"] as? String))
+        }
+        for id in waiting { #expect(try await clients[others[0]]!.get("/api/v1/tickets/\(id)").json?["assignee"] is NSNull) }
+
+        // Back from its own data directory, it learns every node again and routes what waited.
+        #expect(try cluster.script("start-local.sh") == 0)
+        for n in names { try await cluster.waitForLiveness(seenBy: n, alive: Set(names)) }
+        try await eventually("the tickets created while the routing owner was down are assigned") {
+            for id in waiting where try await clients[others[1]]!.get("/api/v1/tickets/\(id)").json?["assignee"] as? String != "solo" { return false }
+            return true
+        }
+        #expect(try await clients[owner]!.get("/api/v1/agents/solo").json?["load"] as? Int == 32, "capacity counts tickets of every node")
+        let agents = try await clients[others[0]]!.get("/api/v1/agents").json?["agents"] as? [[String: Any]]
+        #expect(agents?.compactMap { $0["id"] as? String } == ["helper", "solo"], "agents survive the routing owner's restart")
+    }
+
     @Test func garbageOnTheZeroMQPortIsDroppedAndCounted() async throws {
         let cluster = try Cluster.make("tf-e2e-garbage")
         defer {

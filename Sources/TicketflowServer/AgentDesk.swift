@@ -1,0 +1,48 @@
+import TicketflowCore
+import TicketflowStorage
+
+/// Where the agent routes of the HTTP API find agents: the node itself when it runs alone,
+/// the cluster's routing owner (`ClusterRouter`) in a cluster.
+protocol AgentDesk: Sendable {
+    /// Registers or updates an agent; a refusal throws `NodeError.rejected` and changes nothing.
+    func upsert(_ agent: Agent) async throws
+    func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent
+    func agent(_ agentID: String) async -> Agent?
+    func agents() async -> [Agent]
+    /// Open tickets assigned to the agent, pending proposals included.
+    func load(of agentID: String) async -> Int
+    /// The body of `GET /agents/{id}/tickets`: the agent's open tickets (and, in a cluster,
+    /// the nodes that did not answer).
+    func openTicketsBody(of agentID: String) async throws -> [UInt8]
+}
+
+/// A node running alone keeps its agents itself.
+struct LocalAgents: AgentDesk {
+    let node: DurableCenter
+
+    func upsert(_ agent: Agent) async throws { try await node.upsert(agent) }
+    func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { try await node.setPresence(agentID, presence) }
+    func agent(_ agentID: String) async -> Agent? { await node.agent(agentID) }
+    func agents() async -> [Agent] { await node.agents() }
+    func load(of agentID: String) async -> Int { await node.load(of: agentID) }
+
+    func openTicketsBody(of agentID: String) async throws -> [UInt8] {
+        let workflow = await node.workflow
+        let views = await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }
+        return Array(JSONWriter.data(["agent": agentID, "tickets": views]))
+    }
+}
+
+/// A cluster member that is not the routing owner keeps no agents; the cluster middleware
+/// sends every agent request to the routing owner, so these answers are never expected.
+struct AgentsElsewhere: AgentDesk {
+    let owner: String
+
+    var misdirected: APIError { APIError(.misdirectedRequest, "misdirected", "agents are kept by node \(owner)") }
+    func upsert(_ agent: Agent) async throws { throw misdirected }
+    func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { throw misdirected }
+    func agent(_ agentID: String) async -> Agent? { nil }
+    func agents() async -> [Agent] { [] }
+    func load(of agentID: String) async -> Int { 0 }
+    func openTicketsBody(of agentID: String) async throws -> [UInt8] { throw misdirected }
+}

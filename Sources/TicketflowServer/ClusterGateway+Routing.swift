@@ -1,0 +1,72 @@
+import Foundation
+import TicketflowCluster
+import TicketflowCore
+import TicketflowStorage
+
+/// Cluster-wide routing, as the gateway sees it: who the routing owner is, and the calls
+/// between it and the ticket owners (see `ClusterRouter`).
+extension ClusterGateway {
+    /// The node that keeps every agent and routes every ticket: the owner of the partition of
+    /// the key `routing`, so every node agrees on it from the cluster file alone.
+    var routingOwner: String { map.owner(of: map.partition(forKey: "routing")) }
+
+    var members: [String] { config.nodes.map(\.name) }
+
+    func owner(ofTicket id: String) -> String { map.owner(of: partition(ofTicket: id)) }
+
+    /// Members heard from lately, this node included.
+    func liveMembers() -> Set<String> {
+        let heard = system.transport.liveness
+        return Set(members.filter { isAlive($0, heard: heard) })
+    }
+
+    /// This node's routing facts go to the routing owner (a local call when it is this node).
+    func sendRoutingFacts(_ facts: [RoutingFact]) async throws {
+        let owner = routingOwner
+        guard isAlive(owner), let service = services[owner] else { throw ClusterCallError("routing owner \(owner) is not answering heartbeats") }
+        try await service.routingFacts(RoutingFacts(facts))
+    }
+
+    /// A page of a member's open tickets' routing facts.
+    func openRoutingFacts(of member: String, after: Int64, limit: Int) async throws -> [RoutingFact] {
+        guard let service = services[member] else { throw ClusterCallError("no member \(member)") }
+        return try await service.openRoutingFacts(after: Int(after), limit: limit).facts
+    }
+
+    /// Has a ticket's owner decide an assignment; its routing fact after, or nil if not open there.
+    func assign(_ proposal: RoutingTable.Proposal, at member: String) async throws -> RoutingFact? {
+        guard isAlive(member), let service = services[member] else { throw ClusterCallError("\(member) is not answering heartbeats") }
+        return try await service.assign(RoutingProposal(proposal)).facts.first
+    }
+
+    /// Checks with the routing owner that an agent exists before a ticket is assigned to it by
+    /// hand: 422 `unknown_agent` if not, 503 if the routing owner does not answer.
+    func checkAgent(_ agentID: String) async throws {
+        let owner = routingOwner
+        guard isAlive(owner), let service = services[owner] else {
+            throw Self.unavailable(owner, why: "the agent list", reason: "it is not answering heartbeats")
+        }
+        let known: Bool
+        do { known = try await service.agentExists(agentID) } catch {
+            throw Self.unavailable(owner, why: "the agent list", reason: "\(error)")
+        }
+        guard known else { throw NodeError.rejected(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
+    }
+
+    /// Every live member's open tickets assigned to an agent (JSON arrays of ticket views),
+    /// and the members that did not answer.
+    func openTicketViews(of agentID: String) async -> (bodies: [[UInt8]], missing: [String]) {
+        let answers = await withTaskGroup(of: (String, [UInt8]?).self) { group in
+            for member in members {
+                group.addTask { [services] in
+                    guard self.isAlive(member), let service = services[member] else { return (member, nil) }
+                    return (member, try? await service.openTicketViews(of: agentID))
+                }
+            }
+            var all: [(String, [UInt8]?)] = []
+            for await answer in group { all.append(answer) }
+            return all
+        }
+        return (answers.compactMap(\.1), answers.filter { $0.1 == nil }.map(\.0).sorted())
+    }
+}
