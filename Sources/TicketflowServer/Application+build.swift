@@ -76,6 +76,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         logger.info("cluster member \(gateway.me): owns \(gateway.map.partitions(of: gateway.me).count) of \(gateway.map.partitions) partitions; agents and routing: \(gateway.routingOwner)")
     }
 
+    let clusterRouter = routing?.router
     let router = Router()
     if let gateway {
         router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes))
@@ -98,6 +99,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     router.get("metrics") { _, _ -> Response in
         var text = await metrics.render(node: node)
         if let gateway { text += gateway.metricsText() }
+        if let clusterRouter { text += await clusterRouter.metricsText() }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
     router.get("/") { _, _ -> Response in

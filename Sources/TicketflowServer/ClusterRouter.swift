@@ -29,6 +29,9 @@ actor ClusterRouter: AgentDesk {
     private var dispatching = false
     /// The node's workflow generation the table was last given.
     private var workflowGeneration = 0
+    /// Proposals by outcome: decided (the ticket was assigned), declined (its owner found it
+    /// taken or closed), failed (its owner did not answer).
+    private var outcomes = (decided: 0, declined: 0, failed: 0)
     /// Proposals sent to ticket owners at once, at most.
     static let inFlight = 64
 
@@ -148,9 +151,14 @@ actor ClusterRouter: AgentDesk {
                 }
                 for (proposal, outcome) in outcomes {
                     switch outcome {
-                    case .success(let fact?): apply(fact)
-                    case .success(nil): forget(proposal.ticket)
+                    case .success(let fact?):
+                        if fact.assignee == proposal.agent { self.outcomes.decided += 1 } else { self.outcomes.declined += 1 }
+                        apply(fact)
+                    case .success(nil):
+                        self.outcomes.declined += 1
+                        forget(proposal.ticket)
                     case .failure(let error):
+                        self.outcomes.failed += 1
                         // Its owner did not decide: learn that node again before proposing its tickets.
                         let owner = gateway.owner(ofTicket: proposal.ticket)
                         logger.warning("routing: \(owner) did not decide ticket \(proposal.ticket) → \(proposal.agent): \(error)")
@@ -168,6 +176,27 @@ actor ClusterRouter: AgentDesk {
         guard generation != workflowGeneration else { return }
         workflowGeneration = generation
         table.replaceWorkflow(workflow)
+    }
+
+    /// Prometheus lines for routing, appended to the routing owner's `/metrics`.
+    func metricsText() -> String {
+        let waiting = table.waiting.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+        return [
+            "# HELP ticketflow_routing_open_tickets Open tickets of the whole cluster known to the routing owner",
+            "# TYPE ticketflow_routing_open_tickets gauge",
+            "ticketflow_routing_open_tickets \(facts.count)",
+            "# HELP ticketflow_routing_waiting_tickets Open tickets of the whole cluster waiting for an agent",
+            "# TYPE ticketflow_routing_waiting_tickets gauge",
+            "ticketflow_routing_waiting_tickets \(waiting)",
+            "# HELP ticketflow_routing_members_learned Live members whose open tickets the routing owner holds",
+            "# TYPE ticketflow_routing_members_learned gauge",
+            "ticketflow_routing_members_learned \(synced.count)",
+            "# HELP ticketflow_routing_proposals_total Assignments proposed to ticket owners, by outcome",
+            "# TYPE ticketflow_routing_proposals_total counter",
+            "ticketflow_routing_proposals_total{outcome=\"decided\"} \(outcomes.decided)",
+            "ticketflow_routing_proposals_total{outcome=\"declined\"} \(outcomes.declined)",
+            "ticketflow_routing_proposals_total{outcome=\"failed\"} \(outcomes.failed)",
+        ].joined(separator: "\n") + "\n"
     }
 
     // MARK: AgentDesk

@@ -198,6 +198,9 @@ import TicketflowTesting
             #expect(try await clients[names[i % 3]]!.get("/api/v1/tickets/\(id)").json?["assignee"] as? String == "solo")
         }
         #expect(try await clients[owner]!.get("/api/v1/agents/solo").json?["load"] as? Int == 30)
+        let routingMetrics = try await clients[owner]!.get("/metrics").text
+        #expect(routingMetrics.contains("ticketflow_routing_proposals_total{outcome=\"decided\"} 30"), "\(routingMetrics.suffix(900))")
+        #expect(routingMetrics.contains("ticketflow_routing_open_tickets 30") && routingMetrics.contains("ticketflow_routing_members_learned 3"))
 
         // By hand: an agent the routing owner does not know is refused; a known one is taken.
         let ghost = try await clients[others[0]]!.post("/api/v1/tickets/\(ids[0])/assign", ["agent": "ghost"])
