@@ -13,16 +13,22 @@ public struct MinuteRange: Hashable, Codable, Sendable {
 /// 16:00 is due Monday 11:00. All arithmetic is exact to the millisecond, follows the
 /// time zone's DST rules, and is pure (time zone data is read, the clock never is).
 public struct BusinessCalendar: Hashable, Codable, Sendable {
-    public var name: String
-    public var timeZone: TimeZone
+    public var name: String { didSet { plan = Plan(self) } }
+    public var timeZone: TimeZone { didSet { plan = Plan(self) } }
     /// ISO weekday (1 = Monday … 7 = Sunday) → opening ranges, sorted and disjoint.
-    public var weeklyHours: [Int: [MinuteRange]]
-    public var holidays: Set<LocalDate>
+    public var weeklyHours: [Int: [MinuteRange]] { didSet { plan = Plan(self) } }
+    public var holidays: Set<LocalDate> { didSet { plan = Plan(self) } }
     public var isAlwaysOpen: Bool
+
+    /// The same calendar laid out for arithmetic: hours by weekday, holidays as day numbers,
+    /// and the zone's memoized offsets. Derived from the fields above, so it takes no part in
+    /// equality, hashing or coding.
+    private var plan: Plan
 
     public init(name: String, timeZone: TimeZone, weeklyHours: [Int: [MinuteRange]], holidays: Set<LocalDate> = []) {
         self.name = name; self.timeZone = timeZone; self.weeklyHours = weeklyHours
         self.holidays = holidays; self.isAlwaysOpen = false
+        plan = Plan(timeZone: timeZone, weeklyHours: weeklyHours, holidays: holidays)
     }
 
     /// The calendar named `24x7`: every millisecond counts.
@@ -34,30 +40,19 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
 
     /// Longest search for open time: a calendar open less than once in ten years is broken.
     static let searchLimitDays = 3660
+    static let dayMillis: Int64 = 86_400_000
 
     /// The local calendar date at an instant.
-    public func localDate(at instant: Instant) -> LocalDate {
-        let (days, _) = (instant.millis + ZoneOffsets.offset(timeZone, at: instant.millis)).floorDivided(by: 86_400_000)
-        return LocalDate(daysSinceEpoch: Int(days))
-    }
+    public func localDate(at instant: Instant) -> LocalDate { LocalDate(daysSinceEpoch: localDay(at: instant)) }
 
     /// The instant of a local wall-clock time; a time skipped by DST maps past the gap.
-    public func instant(of date: LocalDate, minute: Int) -> Instant {
-        let local = Int64(date.daysSinceEpoch) * 86_400_000 + Int64(minute) * 60_000
-        // Most days have one UTC offset from midnight to midnight; those are memoized.
-        if let offset = ZoneOffsets.shared.steadyOffset(zone: timeZone, day: date.daysSinceEpoch) {
-            return Instant(millis: local - offset)
-        }
-        let guess = local - ZoneOffsets.offset(timeZone, at: local)
-        return Instant(millis: local - ZoneOffsets.offset(timeZone, at: guess))
-    }
+    public func instant(of date: LocalDate, minute: Int) -> Instant { instant(ofDay: date.daysSinceEpoch, minute: minute) }
 
     /// The open intervals of one local day, as instants.
     public func openIntervals(on date: LocalDate) -> [(start: Instant, end: Instant)] {
-        if holidays.contains(date) { return [] }
-        return (weeklyHours[date.isoWeekday] ?? []).map {
-            (instant(of: date, minute: $0.start), instant(of: date, minute: $0.end))
-        }
+        let day = date.daysSinceEpoch
+        if plan.holidayDays.contains(day) { return [] }
+        return plan.hours(on: day).map { (instant(ofDay: day, minute: $0.start), instant(ofDay: day, minute: $0.end)) }
     }
 
     /// The instant at which `span` of business time has elapsed after `start`.
@@ -65,15 +60,19 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
     public func adding(_ span: TimeSpan, to start: Instant) -> Instant {
         if isAlwaysOpen || span.millis <= 0 { return start + span }
         var remaining = span.millis
-        var date = localDate(at: start).adding(days: -1)
+        var day = localDay(at: start) - 1
         for _ in 0..<BusinessCalendar.searchLimitDays {
-            for interval in openIntervals(on: date) where interval.end > start {
-                let from = max(interval.start, start)
-                let available = interval.end.millis - from.millis
-                if remaining <= available { return Instant(millis: from.millis + remaining) }
-                remaining -= available
+            if !plan.holidayDays.contains(day) {
+                for range in plan.hours(on: day) {
+                    let end = instant(ofDay: day, minute: range.end)
+                    guard end > start else { continue }
+                    let from = max(instant(ofDay: day, minute: range.start), start)
+                    let available = end.millis - from.millis
+                    if remaining <= available { return Instant(millis: from.millis + remaining) }
+                    remaining -= available
+                }
             }
-            date = date.adding(days: 1)
+            day += 1
         }
         return .distantFuture
     }
@@ -83,14 +82,17 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
         guard end > start else { return .zero }
         if isAlwaysOpen { return end - start }
         var total: Int64 = 0
-        var date = localDate(at: start).adding(days: -1)
-        let last = localDate(at: end).adding(days: 1)
-        while date <= last {
-            for interval in openIntervals(on: date) {
-                let from = max(interval.start, start), to = min(interval.end, end)
-                if to > from { total += to.millis - from.millis }
+        let last = localDay(at: end) + 1
+        var day = localDay(at: start) - 1
+        while day <= last {
+            if !plan.holidayDays.contains(day) {
+                for range in plan.hours(on: day) {
+                    let from = max(instant(ofDay: day, minute: range.start), start)
+                    let to = min(instant(ofDay: day, minute: range.end), end)
+                    if to > from { total += to.millis - from.millis }
+                }
             }
-            date = date.adding(days: 1)
+            day += 1
         }
         return TimeSpan(millis: total)
     }
@@ -103,38 +105,65 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
             openIntervals(on: d).contains { $0.start <= instant && instant < $0.end }
         }
     }
-}
 
-/// A memo of UTC offsets per (time zone, local day), for days without a DST change.
-///
-/// Looking an offset up in the time zone database cost a third of every SLA computation.
-/// The memo only ever holds values of a pure function of its key, so sharing it changes no
-/// result; it is bounded and simply cleared when full.
-final class ZoneOffsets: @unchecked Sendable {
-    // @unchecked Sendable: `memo` is only read or written while holding `lock`.
-    static let shared = ZoneOffsets()
-    private let lock = NSLock()
-    private var memo: [Key: Int64?] = [:]
-
-    private struct Key: Hashable { var zone: String; var day: Int }
-
-    static func offset(_ zone: TimeZone, at ms: Int64) -> Int64 {
-        Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))) * 1000
+    /// The local day (days since 1970-01-01 in the zone) of an instant.
+    private func localDay(at instant: Instant) -> Int {
+        let (days, _) = (instant.millis + plan.offsets.offset(at: instant.millis)).floorDivided(by: BusinessCalendar.dayMillis)
+        return Int(days)
     }
 
-    /// The offset in force for the whole local day, or nil when it changes during the day.
-    func steadyOffset(zone: TimeZone, day: Int) -> Int64? {
-        let key = Key(zone: zone.identifier, day: day)
-        if let hit = lock.withLock({ memo[key] }) { return hit }
-        let midnight = Int64(day) * 86_400_000
-        let a = ZoneOffsets.offset(zone, at: midnight - ZoneOffsets.offset(zone, at: midnight))
-        let nextMidnight = midnight + 86_400_000
-        let b = ZoneOffsets.offset(zone, at: nextMidnight - ZoneOffsets.offset(zone, at: nextMidnight))
-        let steady: Int64? = a == b ? a : nil
-        lock.withLock {
-            if memo.count > 200_000 { memo.removeAll(keepingCapacity: true) }
-            memo[key] = steady
+    private func instant(ofDay day: Int, minute: Int) -> Instant {
+        let local = Int64(day) * BusinessCalendar.dayMillis + Int64(minute) * 60_000
+        // Most days have one UTC offset from midnight to midnight; those are memoized.
+        if let offset = plan.offsets.steadyOffset(localDay: day) { return Instant(millis: local - offset) }
+        let guess = local - ZoneOffsets.offset(timeZone, at: local)
+        return Instant(millis: local - ZoneOffsets.offset(timeZone, at: guess))
+    }
+
+    // MARK: Equality, hashing and coding of the fields, not the plan
+
+    public static func == (a: BusinessCalendar, b: BusinessCalendar) -> Bool {
+        a.name == b.name && a.timeZone == b.timeZone && a.weeklyHours == b.weeklyHours && a.holidays == b.holidays
+            && a.isAlwaysOpen == b.isAlwaysOpen
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name); hasher.combine(timeZone); hasher.combine(weeklyHours); hasher.combine(holidays); hasher.combine(isAlwaysOpen)
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, timeZone, weeklyHours, holidays, isAlwaysOpen }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), timeZone: try c.decode(TimeZone.self, forKey: .timeZone),
+                  weeklyHours: try c.decode([Int: [MinuteRange]].self, forKey: .weeklyHours),
+                  holidays: try c.decode(Set<LocalDate>.self, forKey: .holidays))
+        isAlwaysOpen = try c.decode(Bool.self, forKey: .isAlwaysOpen)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name); try c.encode(timeZone, forKey: .timeZone); try c.encode(weeklyHours, forKey: .weeklyHours)
+        try c.encode(holidays, forKey: .holidays); try c.encode(isAlwaysOpen, forKey: .isAlwaysOpen)
+    }
+
+    /// See `plan`.
+    private struct Plan: Sendable {
+        /// Opening ranges by ISO weekday (index 0 unused).
+        let hoursByWeekday: [[MinuteRange]]
+        let holidayDays: Set<Int>
+        let offsets: ZoneOffsets
+
+        init(timeZone: TimeZone, weeklyHours: [Int: [MinuteRange]], holidays: Set<LocalDate>) {
+            hoursByWeekday = (0...7).map { weeklyHours[$0] ?? [] }
+            holidayDays = Set(holidays.map(\.daysSinceEpoch))
+            offsets = ZoneOffsets.of(timeZone)
         }
-        return steady
+
+        init(_ calendar: BusinessCalendar) {
+            self.init(timeZone: calendar.timeZone, weeklyHours: calendar.weeklyHours, holidays: calendar.holidays)
+        }
+
+        func hours(on day: Int) -> [MinuteRange] { hoursByWeekday[((day % 7 + 7 + 3) % 7) + 1] }  // 1970-01-01 was a Thursday
     }
 }
