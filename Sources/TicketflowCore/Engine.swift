@@ -8,8 +8,22 @@ public struct Engine: Sendable {
 
     public init(workflow: Workflow) { self.workflow = workflow }
 
+    /// What a decision produced: its events, the ticket after them (exactly what applying
+    /// the events to the ticket gives, without doing it twice), and the ticket's routing fact
+    /// after each event that changed it, in order.
+    public struct Decision: Sendable {
+        public var events: [Event]
+        public var ticket: Ticket
+        public var routingTrail: [RoutingFact]
+    }
+
     /// Decides a command for an existing ticket (or `nil` for `create`).
     public func decide(_ command: Command, for ticket: Ticket?, at now: Instant) -> Result<[Event], Rejection> {
+        decision(command, for: ticket, at: now).map(\.events)
+    }
+
+    /// Decides a command, returning the ticket after it as well as the events.
+    public func decision(_ command: Command, for ticket: Ticket?, at now: Instant) -> Result<Decision, Rejection> {
         do {
             var decider: Decider
             switch command {
@@ -23,7 +37,7 @@ public struct Engine: Sendable {
             }
             decider.runTriggers()
             decider.settle()
-            return .success(decider.events)
+            return .success(Decision(events: decider.events, ticket: decider.ticket, routingTrail: decider.routingTrail))
         } catch let rejection as Rejection {
             return .failure(rejection)
         } catch {
@@ -44,6 +58,8 @@ struct Decider {
     var raised: Set<TriggerEvent> = []
     /// Public agent / requester comments in this chain; they drive reply clocks.
     var comment: Comment?
+    /// The ticket's routing fact after each event that changed it.
+    var routingTrail: [RoutingFact] = []
     var statusBefore: String
 
     init(workflow: Workflow, now: Instant, ticket: Ticket) {
@@ -81,6 +97,7 @@ struct Decider {
         }
         ticket.apply(event)
         events.append(event)
+        if change.affectsRouting { routingTrail.append(ticket.routingFact(in: workflow)) }
     }
 
     private mutating func record(_ field: String, _ from: String?, _ to: String?) {

@@ -36,22 +36,23 @@ public struct SupportCenter: Sendable {
         if case let .assign(_, agent?, _) = command, !agentsAreRemote, routing.agents[agent] == nil {
             return .failure(Rejection("unknown_agent", "no agent with id '\(agent)'"))
         }
-        switch engine.decide(command, for: tickets[id], at: now) {
+        switch engine.decision(command, for: tickets[id], at: now) {
         case .failure(let rejection): return .failure(rejection)
-        case .success(let events):
-            for event in events { apply(event) }
-            return .success(events + dispatch(at: now))
+        case .success(let decision):
+            adopt(decision)
+            return .success(decision.events + dispatch(at: now))
         }
     }
 
-    /// Folds an event into the center: the ticket, agent load and queue contents.
-    public mutating func apply(_ event: Event) {
-        let before = tickets[event.ticket]
-        var ticket = before ?? Ticket(id: event.ticket, subject: "", description: "", requester: Requester(name: "", email: ""),
-                                      channel: .web, priority: .normal, status: "", createdAt: event.at)
-        ticket.apply(event)
-        tickets[event.ticket] = ticket
-        account(from: before, to: ticket)
+    /// Takes a decision's ticket as it stands after the events, and follows its routing
+    /// changes one by one (so waiting lists see every step, as when applying each event).
+    private mutating func adopt(_ decision: Engine.Decision) {
+        var previous = tickets[decision.ticket.id]?.routingFact(in: workflow)
+        tickets[decision.ticket.id] = decision.ticket
+        for fact in decision.routingTrail {
+            routing.account(before: previous, after: fact)
+            previous = fact
+        }
     }
 
     /// Puts back a ticket recovered from storage (a restart, or a passivated ticket coming
@@ -117,10 +118,10 @@ public struct SupportCenter: Sendable {
         var events: [Event] = []
         for proposal in routing.propose() {
             if let ticket = tickets[proposal.ticket], ticket.assignee == nil,
-               case .success(let assigned) = engine.decide(.assign(ticket: proposal.ticket, agent: proposal.agent, by: proposal.cause),
-                                                           for: ticket, at: now) {
-                for event in assigned { apply(event) }
-                events += assigned
+               case .success(let assigned) = engine.decision(.assign(ticket: proposal.ticket, agent: proposal.agent, by: proposal.cause),
+                                                             for: ticket, at: now) {
+                adopt(assigned)
+                events += assigned.events
             }
             routing.resolve(proposal.ticket)
         }
