@@ -2,6 +2,10 @@ extension Decider {
     /// After a command and its triggers: bring SLA clocks, their timers and automation
     /// timers in line with the ticket as it now stands. Emits only what differs.
     mutating func settle() {
+        // SLA and automation conditions see the ticket as it stands, not the chain that led
+        // there (triggers are done): no changes, no comment.
+        ctx.changes = [:]
+        ctx.comment = nil
         settleSLA()
         settleTimers()
         settleAutomations()
@@ -14,7 +18,6 @@ extension Decider {
     /// Chooses policies (first match per group), then starts, pauses, resumes, stops and
     /// restarts clocks according to what happened in this chain.
     mutating func settleSLA() {
-        let ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
         var chosen: [String: SLAPolicy] = [:]
         for policy in workflow.slaPolicies where chosen[policy.group] == nil {
             if policy.when?.evaluate(ctx) ?? true { chosen[policy.group] = policy }
@@ -61,7 +64,7 @@ extension Decider {
                     }
                 }
                 if !updated.isStopped {
-                    let paused = target.pauseWhen?.evaluate(EvaluationContext(ticket: ticket, workflow: workflow, now: now)) ?? false
+                    let paused = target.pauseWhen?.evaluate(ctx) ?? false
                     if paused, updated.runningSince != nil { updated.pause(at: now, calendar: cal) }
                     if !paused, updated.runningSince == nil { updated.resume(at: now, calendar: cal) }
                 }
@@ -137,7 +140,6 @@ extension Decider {
     /// Arms each automation's exact timer while its condition can become true, and re-arms
     /// a fired automation once its condition has turned false.
     mutating func settleAutomations() {
-        let ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
         for automation in workflow.automations {
             let id = "auto/\(automation.name)"
             let at = automation.condition.becomesTrue(ctx)
