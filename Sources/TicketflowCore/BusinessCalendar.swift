@@ -13,22 +13,34 @@ public struct MinuteRange: Hashable, Codable, Sendable {
 /// 16:00 is due Monday 11:00. All arithmetic is exact to the millisecond, follows the
 /// time zone's DST rules, and is pure (time zone data is read, the clock never is).
 public struct BusinessCalendar: Hashable, Codable, Sendable {
-    public var name: String { didSet { plan = Plan(self) } }
-    public var timeZone: TimeZone { didSet { plan = Plan(self) } }
-    /// ISO weekday (1 = Monday … 7 = Sunday) → opening ranges, sorted and disjoint.
-    public var weeklyHours: [Int: [MinuteRange]] { didSet { plan = Plan(self) } }
-    public var holidays: Set<LocalDate> { didSet { plan = Plan(self) } }
-    public var isAlwaysOpen: Bool
+    /// Everything in one immutable object: copying a calendar (the engine does it for every
+    /// SLA computation) is one reference count, not seven.
+    private var storage: Storage
 
-    /// The same calendar laid out for arithmetic: hours by weekday, holidays as day numbers,
-    /// and the zone's memoized offsets. Derived from the fields above, so it takes no part in
-    /// equality, hashing or coding.
-    private var plan: Plan
+    public var name: String {
+        get { storage.name }
+        set { storage = Storage(name: newValue, timeZone: timeZone, weeklyHours: weeklyHours, holidays: holidays, isAlwaysOpen: isAlwaysOpen) }
+    }
+    public var timeZone: TimeZone {
+        get { storage.timeZone }
+        set { storage = Storage(name: name, timeZone: newValue, weeklyHours: weeklyHours, holidays: holidays, isAlwaysOpen: isAlwaysOpen) }
+    }
+    /// ISO weekday (1 = Monday … 7 = Sunday) → opening ranges, sorted and disjoint.
+    public var weeklyHours: [Int: [MinuteRange]] {
+        get { storage.weeklyHours }
+        set { storage = Storage(name: name, timeZone: timeZone, weeklyHours: newValue, holidays: holidays, isAlwaysOpen: isAlwaysOpen) }
+    }
+    public var holidays: Set<LocalDate> {
+        get { storage.holidays }
+        set { storage = Storage(name: name, timeZone: timeZone, weeklyHours: weeklyHours, holidays: newValue, isAlwaysOpen: isAlwaysOpen) }
+    }
+    public var isAlwaysOpen: Bool {
+        get { storage.isAlwaysOpen }
+        set { storage = Storage(name: name, timeZone: timeZone, weeklyHours: weeklyHours, holidays: holidays, isAlwaysOpen: newValue) }
+    }
 
     public init(name: String, timeZone: TimeZone, weeklyHours: [Int: [MinuteRange]], holidays: Set<LocalDate> = []) {
-        self.name = name; self.timeZone = timeZone; self.weeklyHours = weeklyHours
-        self.holidays = holidays; self.isAlwaysOpen = false
-        plan = Plan(timeZone: timeZone, weeklyHours: weeklyHours, holidays: holidays)
+        storage = Storage(name: name, timeZone: timeZone, weeklyHours: weeklyHours, holidays: holidays, isAlwaysOpen: false)
     }
 
     /// The calendar named `24x7`: every millisecond counts.
@@ -51,8 +63,8 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
     /// The open intervals of one local day, as instants.
     public func openIntervals(on date: LocalDate) -> [(start: Instant, end: Instant)] {
         let day = date.daysSinceEpoch
-        if plan.holidayDays.contains(day) { return [] }
-        return plan.hours(on: day).map { (instant(ofDay: day, minute: $0.start), instant(ofDay: day, minute: $0.end)) }
+        if storage.holidayDays.contains(day) { return [] }
+        return storage.hours(on: day).map { (instant(ofDay: day, minute: $0.start), instant(ofDay: day, minute: $0.end)) }
     }
 
     /// The instant at which `span` of business time has elapsed after `start`.
@@ -62,8 +74,8 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
         var remaining = span.millis
         var day = localDay(at: start) - 1
         for _ in 0..<BusinessCalendar.searchLimitDays {
-            if !plan.holidayDays.contains(day) {
-                for range in plan.hours(on: day) {
+            if !storage.holidayDays.contains(day) {
+                for range in storage.hours(on: day) {
                     let end = instant(ofDay: day, minute: range.end)
                     guard end > start else { continue }
                     let from = max(instant(ofDay: day, minute: range.start), start)
@@ -85,8 +97,8 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
         let last = localDay(at: end) + 1
         var day = localDay(at: start) - 1
         while day <= last {
-            if !plan.holidayDays.contains(day) {
-                for range in plan.hours(on: day) {
+            if !storage.holidayDays.contains(day) {
+                for range in storage.hours(on: day) {
                     let from = max(instant(ofDay: day, minute: range.start), start)
                     let to = min(instant(ofDay: day, minute: range.end), end)
                     if to > from { total += to.millis - from.millis }
@@ -108,19 +120,19 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
 
     /// The local day (days since 1970-01-01 in the zone) of an instant.
     private func localDay(at instant: Instant) -> Int {
-        let (days, _) = (instant.millis + plan.offsets.offset(at: instant.millis)).floorDivided(by: BusinessCalendar.dayMillis)
+        let (days, _) = (instant.millis + storage.offsets.offset(at: instant.millis)).floorDivided(by: BusinessCalendar.dayMillis)
         return Int(days)
     }
 
     private func instant(ofDay day: Int, minute: Int) -> Instant {
         let local = Int64(day) * BusinessCalendar.dayMillis + Int64(minute) * 60_000
         // Most days have one UTC offset from midnight to midnight; those are memoized.
-        if let offset = plan.offsets.steadyOffset(localDay: day) { return Instant(millis: local - offset) }
+        if let offset = storage.offsets.steadyOffset(localDay: day) { return Instant(millis: local - offset) }
         let guess = local - ZoneOffsets.offset(timeZone, at: local)
         return Instant(millis: local - ZoneOffsets.offset(timeZone, at: guess))
     }
 
-    // MARK: Equality, hashing and coding of the fields, not the plan
+    // MARK: Equality, hashing and coding of the fields, not their layout for arithmetic
 
     public static func == (a: BusinessCalendar, b: BusinessCalendar) -> Bool {
         a.name == b.name && a.timeZone == b.timeZone && a.weeklyHours == b.weeklyHours && a.holidays == b.holidays
@@ -147,21 +159,25 @@ public struct BusinessCalendar: Hashable, Codable, Sendable {
         try c.encode(holidays, forKey: .holidays); try c.encode(isAlwaysOpen, forKey: .isAlwaysOpen)
     }
 
-    /// See `plan`.
-    private struct Plan: Sendable {
+    /// The fields, and the same calendar laid out for arithmetic: hours by weekday, holidays
+    /// as day numbers, the zone's memoized offsets.
+    private final class Storage: Sendable {
+        let name: String
+        let timeZone: TimeZone
+        let weeklyHours: [Int: [MinuteRange]]
+        let holidays: Set<LocalDate>
+        let isAlwaysOpen: Bool
         /// Opening ranges by ISO weekday (index 0 unused).
         let hoursByWeekday: [[MinuteRange]]
         let holidayDays: Set<Int>
         let offsets: ZoneOffsets
 
-        init(timeZone: TimeZone, weeklyHours: [Int: [MinuteRange]], holidays: Set<LocalDate>) {
+        init(name: String, timeZone: TimeZone, weeklyHours: [Int: [MinuteRange]], holidays: Set<LocalDate>, isAlwaysOpen: Bool) {
+            self.name = name; self.timeZone = timeZone; self.weeklyHours = weeklyHours; self.holidays = holidays
+            self.isAlwaysOpen = isAlwaysOpen
             hoursByWeekday = (0...7).map { weeklyHours[$0] ?? [] }
             holidayDays = Set(holidays.map(\.daysSinceEpoch))
             offsets = ZoneOffsets.of(timeZone)
-        }
-
-        init(_ calendar: BusinessCalendar) {
-            self.init(timeZone: calendar.timeZone, weeklyHours: calendar.weeklyHours, holidays: calendar.holidays)
         }
 
         func hours(on day: Int) -> [MinuteRange] { hoursByWeekday[((day % 7 + 7 + 3) % 7) + 1] }  // 1970-01-01 was a Thursday

@@ -18,14 +18,21 @@ extension Decider {
     /// Chooses policies (first match per group), then starts, pauses, resumes, stops and
     /// restarts clocks according to what happened in this chain.
     mutating func settleSLA() {
-        var chosen: [String: SLAPolicy] = [:]
-        for policy in workflow.slaPolicies where chosen[policy.group] == nil {
-            if policy.when?.evaluate(ctx) ?? true { chosen[policy.group] = policy }
+        var groups: [String] = []
+        var chosen: [Int] = []
+        for (index, policy) in workflow.slaPolicies.enumerated() where !groups.contains(policy.group) {
+            if policy.when?.evaluate(ctx) ?? true {
+                groups.append(policy.group)
+                chosen.append(index)
+            }
         }
-        let policies = chosen.values.sorted { $0.name < $1.name }
-        let wanted = Set(policies.flatMap { p in p.targets.map { "\(p.name)/\($0.metric.rawValue)" } })
-        for key in ticket.slaClocks.keys.sorted() where !wanted.contains(key) {
-            emit(.slaClockRemoved(key: key), Cause(.sla, key))
+        let policies = workflow.slaPolicies
+        chosen.sort { policies[$0].name < policies[$1].name }
+        let wanted = chosen.flatMap { plan.clocks[$0].map(\.key) }
+        if ticket.slaClocks.count > 0 {
+            for key in ticket.slaClocks.keys.sorted() where !wanted.contains(key) {
+                emit(.slaClockRemoved(key: key), Cause(.sla, key))
+            }
         }
         let solved = ticket.isSolved(in: workflow)
         let wasSolved = workflow.solvedStatuses.contains(statusBefore)
@@ -33,10 +40,11 @@ extension Decider {
         let requesterWrote = comment.map { $0.author == .requester && $0.isPublic } ?? false
         let hasAgentReply = ticket.comments.contains { $0.author == .agent && $0.isPublic }
 
-        for policy in policies {
-            for target in policy.targets {
-                let key = "\(policy.name)/\(target.metric.rawValue)"
-                let cal = calendar(target.calendar)
+        for index in chosen {
+            let policy = policies[index]
+            for (t, target) in policy.targets.enumerated() {
+                let key = plan.clocks[index][t].key
+                let cal = plan.clocks[index][t].calendar
                 let existing = ticket.slaClocks[key]
                 var clock = existing ?? newClock(policy: policy, target: target, calendar: cal, hasAgentReply: hasAgentReply)
                 guard var updated = clock else { continue }
@@ -113,18 +121,18 @@ extension Decider {
     mutating func settleTimers() {
         var wanted: [String: TimerEntry] = [:]
         for (key, clock) in ticket.slaClocks {
-            guard let target = target(for: clock) else { continue }
-            let cal = calendar(clock.calendar)
+            guard let (target, planned) = target(forClock: key) else { continue }
+            let cal = clock.calendar == planned.calendar.name ? planned.calendar : calendar(clock.calendar)
             if clock.isRunning, !clock.isBreached, let due = clock.due {
-                wanted["sla/\(key)/breach"] = TimerEntry(due: due, purpose: .slaBreach(clock: key))
+                wanted[planned.breachTimer] = TimerEntry(due: due, purpose: .slaBreach(clock: key))
                 if let warn = clock.warningDue(target.warnAt, calendar: cal) {
-                    wanted["sla/\(key)/warning"] = TimerEntry(due: min(warn, due), purpose: .slaWarning(clock: key))
+                    wanted[planned.warningTimer] = TimerEntry(due: min(warn, due), purpose: .slaWarning(clock: key))
                 }
             }
             if let breachedAt = clock.breachedAt, !clock.isStopped {
                 let next = clock.escalationLevel + 1
                 if target.escalations.indices.contains(next - 1) {
-                    wanted["sla/\(key)/escalation/\(next)"] = TimerEntry(
+                    wanted[planned.escalationTimers[next - 1]] = TimerEntry(
                         due: breachedAt + target.escalations[next - 1].after, purpose: .slaEscalation(clock: key, level: next))
                 }
             }
@@ -140,8 +148,8 @@ extension Decider {
     /// Arms each automation's exact timer while its condition can become true, and re-arms
     /// a fired automation once its condition has turned false.
     mutating func settleAutomations() {
-        for automation in workflow.automations {
-            let id = "auto/\(automation.name)"
+        for (index, automation) in workflow.automations.enumerated() {
+            let id = plan.automationTimers[index]
             let at = automation.condition.becomesTrue(ctx)
             let fired = ticket.firedAutomations.contains(automation.name)
             if at == nil || fired {

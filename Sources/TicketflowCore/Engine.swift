@@ -4,9 +4,13 @@
 /// private copy of the ticket, applying each event as it emits it so that later rules see
 /// earlier changes, and returns the events for the shell to commit and then apply.
 public struct Engine: Sendable {
-    public var workflow: Workflow
+    public var workflow: Workflow { didSet { plan = EnginePlan(workflow) } }
+    private(set) var plan: EnginePlan
 
-    public init(workflow: Workflow) { self.workflow = workflow }
+    public init(workflow: Workflow) {
+        self.workflow = workflow
+        plan = EnginePlan(workflow)
+    }
 
     /// What a decision produced: its events, the ticket after them (exactly what applying
     /// the events to the ticket gives, without doing it twice), and the ticket's routing fact
@@ -29,10 +33,10 @@ public struct Engine: Sendable {
             switch command {
             case .create(let new):
                 guard ticket == nil else { return .failure(Rejection("duplicate_ticket", "ticket \(new.id) already exists")) }
-                decider = try Decider.creating(new, workflow: workflow, now: now)
+                decider = try Decider.creating(new, workflow: workflow, plan: plan, now: now)
             default:
                 guard let ticket else { return .failure(Rejection("unknown_ticket", "no such ticket")) }
-                decider = Decider(workflow: workflow, now: now, ticket: ticket)
+                decider = Decider(workflow: workflow, plan: plan, now: now, ticket: ticket)
                 try decider.handle(command)
             }
             decider.runTriggers()
@@ -72,13 +76,15 @@ struct Decider {
     /// The ticket's routing fact after each event that changed it.
     var routingTrail: [RoutingFact] = []
     var statusBefore: String
+    let plan: EnginePlan
 
-    init(workflow: Workflow, now: Instant, ticket: Ticket) {
+    init(workflow: Workflow, plan: EnginePlan, now: Instant, ticket: Ticket) {
         ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
         statusBefore = ticket.status
+        self.plan = plan
     }
 
-    static func creating(_ new: NewTicket, workflow: Workflow, now: Instant) throws -> Decider {
+    static func creating(_ new: NewTicket, workflow: Workflow, plan: EnginePlan, now: Instant) throws -> Decider {
         guard !new.id.isEmpty else { throw Rejection("invalid_field", "ticket id must not be empty") }
         guard !new.subject.isEmpty else { throw Rejection("invalid_field", "subject must not be empty") }
         guard let first = workflow.lines.first else { throw Rejection("no_lines", "the workflow defines no lines") }
@@ -87,7 +93,7 @@ struct Decider {
                             type: new.type, tags: Array(Set(new.tags)).sorted(), fields: new.fields,
                             requiredSkills: new.requiredSkills, line: 0, queue: first.queue, assignee: nil,
                             createdAt: now, workflowVersion: workflow.label)
-        var decider = Decider(workflow: workflow, now: now, ticket: ticket)
+        var decider = Decider(workflow: workflow, plan: plan, now: now, ticket: ticket)
         decider.emit(.created(ticket), .api)
         decider.raised.insert(.created)
         return decider
@@ -307,21 +313,21 @@ struct Decider {
         emit(.timerFired(id: id, lateBy: now - entry.due), .system)
         switch entry.purpose {
         case .slaWarning(let key):
-            guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.warned, let target = target(for: clock) else { return }
+            guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.warned, let target = target(forClock: key)?.target else { return }
             let cause = Cause(.sla, key)
             emit(.slaWarned(key: key), cause)
             raised.insert(.slaWarning)
             for action in target.onWarning { try? perform(action, cause: cause, strict: false, depth: 0) }
         case .slaBreach(let key):
             guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.isBreached,
-                  let due = clock.due, due <= now, let target = target(for: clock) else { return }
+                  let due = clock.due, due <= now, let target = target(forClock: key)?.target else { return }
             let cause = Cause(.sla, key)
             emit(.slaBreached(key: key), cause)
             raised.insert(.slaBreach)
             for action in target.onBreach { try? perform(action, cause: cause, strict: false, depth: 0) }
         case let .slaEscalation(key, level):
             guard let clock = ticket.slaClocks[key], !clock.isStopped, clock.escalationLevel < level,
-                  let target = target(for: clock), target.escalations.indices.contains(level - 1) else { return }
+                  let target = target(forClock: key)?.target, target.escalations.indices.contains(level - 1) else { return }
             let cause = Cause(.sla, "\(key)#\(level)")
             emit(.slaEscalated(key: key, level: level), cause)
             raised.insert(.slaBreach)
@@ -340,7 +346,9 @@ struct Decider {
         }
     }
 
-    func target(for clock: SLAClock) -> SLATarget? {
-        workflow.slaPolicies.first { $0.name == clock.policy }?.targets.first { $0.metric == clock.metric }
+    /// The workflow's target for the clock with this key (nil if its policy is gone), and its plan.
+    func target(forClock key: String) -> (target: SLATarget, plan: EnginePlan.Clock)? {
+        guard let planned = plan.clockByKey[key] else { return nil }
+        return (workflow.slaPolicies[planned.policy].targets[planned.target], planned)
     }
 }
