@@ -18,6 +18,8 @@ public struct Engine: Sendable {
     public struct Decision: Sendable {
         public var events: [Event]
         public var ticket: Ticket
+        /// The ticket's routing fact before the decision (nil for a new ticket).
+        public var routingBefore: RoutingFact?
         public var routingTrail: [RoutingFact]
     }
 
@@ -41,7 +43,8 @@ public struct Engine: Sendable {
             }
             decider.runTriggers()
             decider.settle()
-            return .success(Decision(events: decider.events, ticket: decider.ticket, routingTrail: decider.routingTrail))
+            return .success(Decision(events: decider.events, ticket: decider.ticket, routingBefore: decider.routingBefore,
+                                     routingTrail: decider.routingTrail))
         } catch let rejection as Rejection {
             return .failure(rejection)
         } catch {
@@ -73,14 +76,16 @@ struct Decider {
     var raised: Set<TriggerEvent> = []
     /// Public agent / requester comments in this chain; they drive reply clocks.
     var comment: Comment? { didSet { ctx.comment = comment } }
-    /// The ticket's routing fact after each event that changed it.
+    /// The ticket's routing fact before the decision, and after each event that changed it.
+    var routingBefore: RoutingFact?
     var routingTrail: [RoutingFact] = []
     var statusBefore: String
     let plan: EnginePlan
 
-    init(workflow: Workflow, plan: EnginePlan, now: Instant, ticket: Ticket) {
+    init(workflow: Workflow, plan: EnginePlan, now: Instant, ticket: Ticket, isNew: Bool = false) {
         ctx = EvaluationContext(ticket: ticket, workflow: workflow, now: now)
         statusBefore = ticket.status
+        routingBefore = isNew ? nil : ticket.routingFact(in: workflow)
         self.plan = plan
     }
 
@@ -92,22 +97,21 @@ struct Decider {
                             channel: new.channel, priority: new.priority, status: workflow.initialStatus,
                             type: new.type, tags: Array(Set(new.tags)).sorted(), fields: new.fields,
                             requiredSkills: new.requiredSkills, line: 0, queue: first.queue, assignee: nil,
-                            createdAt: now, workflowVersion: workflow.label)
-        var decider = Decider(workflow: workflow, plan: plan, now: now, ticket: ticket)
+                            createdAt: now, workflowVersion: plan.label)
+        var decider = Decider(workflow: workflow, plan: plan, now: now, ticket: ticket, isNew: true)
         decider.emit(.created(ticket), .api)
         decider.raised.insert(.created)
         return decider
     }
 
     mutating func emit(_ change: Change, _ cause: Cause) {
-        let event = Event(ticket: ticket.id, at: now, cause: cause, change: change, workflowVersion: workflow.label)
-        let lines = workflow.lines
-        let lineName = { (i: Int) in lines.indices.contains(i) ? lines[i].name : nil }
+        let event = Event(ticket: ticket.id, at: now, cause: cause, change: change, workflowVersion: plan.label)
         switch change {
         case let .fieldChanged(field, from, to): record(field, from, to)
         case let .statusChanged(from, to): record("status", from, to)
         case let .lineChanged(from, to, queue):
-            record("line", lineName(from), lineName(to))
+            let lines = workflow.lines
+            record("line", lines.indices.contains(from) ? lines[from].name : nil, lines.indices.contains(to) ? lines[to].name : nil)
             record("queue", ticket.queue, queue)
         case .queued(let queue): record("queue", ticket.queue, queue)
         case .assigned(let agent): record("assignee", ticket.assignee, agent)

@@ -21,6 +21,8 @@ final class EnginePlan: Sendable {
     let clockByKey: [String: Clock]
     /// `auto/NAME`, by automation index.
     let automationTimers: [String]
+    /// The workflow's label (`name@version`), which every event carries.
+    let label: String
 
     init(_ workflow: Workflow) {
         clocks = workflow.slaPolicies.enumerated().map { p, policy in
@@ -35,5 +37,6 @@ final class EnginePlan: Sendable {
         for clock in clocks.joined() where byKey[clock.key] == nil { byKey[clock.key] = clock }
         clockByKey = byKey
         automationTimers = workflow.automations.map { "auto/\($0.name)" }
+        label = workflow.label
     }
 }

@@ -19,7 +19,7 @@ public struct SupportCenter: Sendable {
         routing = RoutingTable(workflow: workflow)
     }
 
-    public var workflow: Workflow { engine.workflow }
+    public var workflow: Workflow { _read { yield engine.workflow } }
     public var agents: [String: Agent] { routing.agents }
     /// Open tickets assigned to each agent.
     public var load: [String: Int] { routing.load }
@@ -39,15 +39,16 @@ public struct SupportCenter: Sendable {
         switch engine.decision(command, for: tickets[id], at: now) {
         case .failure(let rejection): return .failure(rejection)
         case .success(let decision):
+            let events = decision.events
             adopt(decision)
-            return .success(decision.events + dispatch(at: now))
+            return .success(events + dispatch(at: now))
         }
     }
 
     /// Takes a decision's ticket as it stands after the events, and follows its routing
     /// changes one by one (so waiting lists see every step, as when applying each event).
-    private mutating func adopt(_ decision: Engine.Decision) {
-        var previous = tickets[decision.ticket.id]?.routingFact(in: workflow)
+    private mutating func adopt(_ decision: consuming Engine.Decision) {
+        var previous = decision.routingBefore
         tickets[decision.ticket.id] = decision.ticket
         for fact in decision.routingTrail {
             routing.account(before: previous, after: fact)
@@ -120,8 +121,8 @@ public struct SupportCenter: Sendable {
             if let ticket = tickets[proposal.ticket], ticket.assignee == nil,
                case .success(let assigned) = engine.decision(.assign(ticket: proposal.ticket, agent: proposal.agent, by: proposal.cause),
                                                              for: ticket, at: now) {
-                adopt(assigned)
                 events += assigned.events
+                adopt(assigned)
             }
             routing.resolve(proposal.ticket)
         }
