@@ -13,15 +13,18 @@ public struct Cause: Hashable, Codable, Sendable, CustomStringConvertible {
 }
 
 /// A fact that happened to a ticket, past tense. `Ticket.apply` folds them into state.
+///
+/// The two large payloads (a whole ticket, a whole SLA clock) are stored out of line, so a
+/// change — and every event — stays small to copy: inline they made each event 344 bytes.
 public enum Change: Hashable, Codable, Sendable {
-    case created(Ticket)
+    indirect case created(Ticket)
     case fieldChanged(field: String, from: String?, to: String?)
     case statusChanged(from: String, to: String)
     case commented(Comment)
     case lineChanged(from: Int, to: Int, queue: String)
     case queued(queue: String)
     case assigned(agent: String?)
-    case slaClockSet(key: String, clock: SLAClock)
+    indirect case slaClockSet(key: String, clock: SLAClock)
     case slaClockRemoved(key: String)
     case slaWarned(key: String)
     case slaBreached(key: String)
