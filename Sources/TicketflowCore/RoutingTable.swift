@@ -9,8 +9,10 @@
 public struct RoutingTable: Sendable {
     public private(set) var workflow: Workflow
     public private(set) var agents: [String: Agent] = [:]
-    /// Open tickets assigned to each agent, pending proposals included.
-    public private(set) var load: [String: Int] = [:]
+    /// Each agent with its load, in a slot that never moves: routing reads and updates loads
+    /// by slot, without hashing agent ids.
+    private var slots: [Slot] = []
+    private var slotOf: [String: Int] = [:]
     /// Unassigned open tickets per queue, indexed by priority rank, each in arrival order.
     public private(set) var waiting: [String: [WaitingList]] = [:]
     /// Proposed assignments not yet resolved: ticket → agent.
@@ -19,12 +21,23 @@ public struct RoutingTable: Sendable {
     private var waitingSkills: [String: [String]] = [:]
     /// Last agent each round-robin queue assigned to.
     private var roundRobinCursor: [String: String] = [:]
-    /// Agents serving each queue, sorted by id: derived from `agents` whenever an agent
+    /// Slots of the agents serving each queue, sorted by agent id: derived whenever an agent
     /// changes, so routing need not gather and sort agents on every command.
-    private var queueMembers: [String: [Agent]] = [:]
+    private var queueMembers: [String: [Int]] = [:]
+    /// Per queue, how many of its agents are online with room for another ticket: a queue
+    /// with none is not scanned at all (while every agent is busy, most are not).
+    private var spare: [String: Int] = [:]
     /// Queues where an assignment may have become possible since the last proposal: a ticket
     /// started waiting, or an agent serving the queue freed capacity, came online or changed.
     private var dirtyQueues: Set<String> = []
+
+    /// An agent, its open tickets (pending proposals included) and the queues it serves.
+    private struct Slot: Sendable {
+        var agent: Agent
+        var load: Int
+        var queues: [String]
+        var hasRoom: Bool { agent.presence == .online && load < agent.capacity }
+    }
 
     /// An assignment routing proposes; the ticket's owner decides it like any `assign` command.
     public struct Proposal: Hashable, Sendable {
@@ -38,8 +51,35 @@ public struct RoutingTable: Sendable {
     /// Switches to another workflow's queues and lines; every waiting queue is looked at again.
     public mutating func replaceWorkflow(_ workflow: Workflow) {
         self.workflow = workflow
+        for i in slots.indices { slots[i].queues = queues(of: slots[i].agent) }
         rebuildQueueMembers()
         dirtyQueues.formUnion(waiting.keys)
+    }
+
+    /// Open tickets assigned to an agent, pending proposals included.
+    public func load(of agentID: String) -> Int { slotOf[agentID].map { slots[$0].load } ?? 0 }
+
+    /// Adds `delta` to an agent's load (an agent not registered yet gets a slot, so a ticket
+    /// assigned to it before it is known is counted once it is).
+    private mutating func addLoad(_ agentID: String, _ delta: Int, markDirty: Bool) {
+        let i = slot(for: agentID)
+        let hadRoom = slots[i].hasRoom
+        slots[i].load += delta
+        noteRoomChange(i, hadRoom: hadRoom)
+        if markDirty { dirtyQueues.formUnion(slots[i].queues) }
+    }
+
+    private mutating func slot(for agentID: String) -> Int {
+        if let i = slotOf[agentID] { return i }
+        slots.append(Slot(agent: Agent(id: agentID, name: agentID, line: "", capacity: 0), load: 0, queues: []))
+        slotOf[agentID] = slots.count - 1
+        return slots.count - 1
+    }
+
+    private mutating func noteRoomChange(_ i: Int, hadRoom: Bool) {
+        let hasRoom = slots[i].hasRoom
+        guard hasRoom != hadRoom else { return }
+        for queue in slots[i].queues { spare[queue, default: 0] += hasRoom ? 1 : -1 }
     }
 
     // MARK: Tickets
@@ -48,11 +88,8 @@ public struct RoutingTable: Sendable {
     public mutating func account(before: RoutingFact?, after: RoutingFact?) {
         guard let id = after?.ticket ?? before?.ticket else { return }
         if before?.assignee != after?.assignee || before?.isOpen != after?.isOpen || before == nil {
-            if let agent = before?.countedAgent {
-                load[agent, default: 0] -= 1
-                if let a = agents[agent] { dirtyQueues.formUnion(queues(of: a)) }
-            }
-            if let agent = after?.countedAgent { load[agent, default: 0] += 1 }
+            if let agent = before?.countedAgent { addLoad(agent, -1, markDirty: agents[agent] != nil) }
+            if let agent = after?.countedAgent { addLoad(agent, 1, markDirty: false) }
         }
         let wasWaiting = before?.waitingQueue
         let nowWaiting = after?.waitingQueue
@@ -102,21 +139,24 @@ public struct RoutingTable: Sendable {
 
     /// Puts an agent in place without checks (an agent recovered from storage).
     public mutating func restore(agent: Agent) {
-        if let old = agents[agent.id] { dirtyQueues.formUnion(queues(of: old)) }
+        let i = slot(for: agent.id)
+        if agents[agent.id] != nil { dirtyQueues.formUnion(slots[i].queues) }
         agents[agent.id] = agent
+        slots[i].agent = agent
+        slots[i].queues = queues(of: agent)
         rebuildQueueMembers()
-        dirtyQueues.formUnion(queues(of: agent))
+        dirtyQueues.formUnion(slots[i].queues)
     }
 
     /// Changes an agent's presence; nil if there is no such agent.
     public mutating func setPresence(_ agentID: String, _ presence: Presence) -> Agent? {
-        guard var agent = agents[agentID] else { return nil }
+        guard var agent = agents[agentID], let i = slotOf[agentID] else { return nil }
         agent.presence = presence
         agents[agentID] = agent
-        for queue in queues(of: agent) {
-            if let i = queueMembers[queue]?.firstIndex(where: { $0.id == agentID }) { queueMembers[queue]![i] = agent }
-        }
-        dirtyQueues.formUnion(queues(of: agent))
+        let hadRoom = slots[i].hasRoom
+        slots[i].agent = agent
+        noteRoomChange(i, hadRoom: hadRoom)
+        dirtyQueues.formUnion(slots[i].queues)
         return agent
     }
 
@@ -127,44 +167,46 @@ public struct RoutingTable: Sendable {
     }
 
     private mutating func rebuildQueueMembers() {
-        var members: [String: [Agent]] = [:]
-        for agent in agents.values { for queue in queues(of: agent) { members[queue, default: []].append(agent) } }
-        queueMembers = members.mapValues { $0.sorted { $0.id < $1.id } }
+        var members: [String: [Int]] = [:]
+        for (id, i) in slotOf where agents[id] != nil { for queue in slots[i].queues { members[queue, default: []].append(i) } }
+        queueMembers = members.mapValues { $0.sorted { slots[$0].agent.id < slots[$1].agent.id } }
+        spare = members.mapValues { $0.filter { slots[$0].hasRoom }.count }
     }
 
     // MARK: Proposals
 
     /// Picks agents for waiting tickets, highest priority and longest waiting first, among
     /// agents who are online, serve the queue, have spare capacity and (for `skills`) the
-    /// skills needed. Looks only at queues where something changed, at most 10,000 tickets
-    /// each; `skip` leaves out tickets that cannot be assigned now (their owner is down).
+    /// skills needed. Looks only at queues where something changed and some agent has room,
+    /// at most 10,000 tickets each; `skip` leaves out tickets that cannot be assigned now
+    /// (their owner is down).
     public mutating func propose(skip: (String) -> Bool = { _ in false }) -> [Proposal] {
         var proposals: [Proposal] = []
         let dirty = dirtyQueues.sorted()
         dirtyQueues = []
-        for queue in dirty where waiting[queue]?.contains(where: { !$0.isEmpty }) ?? false {
+        for queue in dirty where (spare[queue] ?? 0) > 0 {
+            guard let lists = waiting[queue], lists.contains(where: { !$0.isEmpty }) else { continue }
             let routing = workflow.queues[queue]?.routing ?? .leastLoaded
             let candidates = queueMembers[queue] ?? []
-            guard !candidates.isEmpty else { continue }
             let cause = Cause(.system, "routing:\(routing.rawValue)")
-            // Waiting tickets are read in small chunks, each looked at once: a proposed ticket
-            // stays in its list (pending) and counts as skipped, like one that cannot be placed.
-            var skipped = 0, looked = 0
-            scan: while looked < 10_000 {
-                let chunk = waitingTickets(in: queue, limit: skipped + 64).dropFirst(skipped)
-                if chunk.isEmpty { break }
-                for ticketID in chunk {
+            // Proposals leave the lists as they are (a proposed ticket stays, pending), so they
+            // are read in one pass, urgent first; each ticket is looked at once.
+            var looked = 0
+            scan: for rank in stride(from: 3, through: 0, by: -1) {
+                for ticketID in lists[rank] {
+                    guard looked < 10_000 else { break scan }
                     looked += 1
-                    skipped += 1
                     if pending[ticketID] != nil || skip(ticketID) { continue }
-                    guard let agent = pick(from: candidates, skills: waitingSkills[ticketID] ?? [], queue: queue, routing: routing) else {
+                    guard let slot = pick(from: candidates, skills: waitingSkills[ticketID] ?? [], queue: queue, routing: routing) else {
                         if routing == .skills { continue }
                         break scan  // nobody has capacity: later tickets cannot be placed either
                     }
+                    let agent = slots[slot].agent.id
                     if routing == .roundRobin { roundRobinCursor[queue] = agent }
                     pending[ticketID] = agent
-                    load[agent, default: 0] += 1
+                    addLoad(agent, 1, markDirty: false)
                     proposals.append(Proposal(ticket: ticketID, agent: agent, cause: cause))
+                    if (spare[queue] ?? 0) == 0 { break scan }
                 }
             }
         }
@@ -175,30 +217,29 @@ public struct RoutingTable: Sendable {
     /// the agent's pending count goes, and a refused ticket is back in the scan.
     public mutating func resolve(_ ticket: String) {
         guard let agent = pending.removeValue(forKey: ticket) else { return }
-        load[agent, default: 0] -= 1
-        if let a = agents[agent] { dirtyQueues.formUnion(queues(of: a)) }
+        addLoad(agent, -1, markDirty: agents[agent] != nil)
     }
 
     /// Asks for another look at every queue that has waiting tickets (a node came back, say).
     public mutating func markAllQueuesDirty() { dirtyQueues.formUnion(waiting.keys) }
 
     /// The agent a ticket goes to, in one pass over the queue's agents (sorted by id, so ties
-    /// go to the lowest id): online, below capacity, with the skills if the queue routes by skill.
-    func pick(from candidates: [Agent], skills: [String], queue: String, routing: RoutingPolicy) -> String? {
+    /// go to the lowest id): online, below capacity, with the skills if the queue routes by
+    /// skill. Returns the agent's slot.
+    func pick(from candidates: [Int], skills: [String], queue: String, routing: RoutingPolicy) -> Int? {
         let needed = routing == .skills && !skills.isEmpty ? Set(skills) : nil
         let last = routing == .roundRobin ? roundRobinCursor[queue] : nil
-        var best: String?, bestLoad = Int.max, firstAble: String?
-        for agent in candidates where agent.presence == .online {
-            let l = load[agent.id] ?? 0
-            guard l < agent.capacity else { continue }
+        var best: Int?, bestLoad = Int.max, firstAble: Int?
+        for i in candidates where slots[i].hasRoom {
+            let agent = slots[i].agent
             if let needed, !needed.isSubset(of: agent.skills) { continue }
             switch routing {
             case .roundRobin:
-                if firstAble == nil { firstAble = agent.id }
+                if firstAble == nil { firstAble = i }
                 if let last, agent.id <= last { continue }
-                return agent.id
+                return i
             case .leastLoaded, .skills:
-                if l < bestLoad { best = agent.id; bestLoad = l }
+                if slots[i].load < bestLoad { best = i; bestLoad = slots[i].load }
             }
         }
         return routing == .roundRobin ? firstAble : best

@@ -21,8 +21,8 @@ public struct SupportCenter: Sendable {
 
     public var workflow: Workflow { _read { yield engine.workflow } }
     public var agents: [String: Agent] { routing.agents }
-    /// Open tickets assigned to each agent.
-    public var load: [String: Int] { routing.load }
+    /// Open tickets assigned to an agent.
+    public func load(of agentID: String) -> Int { routing.load(of: agentID) }
 
     /// Replaces the workflow; it decides every event from `now` on. Tickets keep their history.
     public mutating func replaceWorkflow(_ workflow: Workflow) {

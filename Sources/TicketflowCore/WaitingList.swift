@@ -3,7 +3,7 @@
 /// Removal is O(1): a removed ticket is only forgotten in `members` and skipped when met;
 /// the storage is compacted once most of it is dead. (A plain array made removing the head
 /// of a long queue a memmove of the whole queue.)
-public struct WaitingList: Hashable, Sendable {
+public struct WaitingList: Hashable, Sendable, Sequence {
     private var items: [(id: String, seq: UInt64)] = []
     private var head = 0
     private var members: [String: UInt64] = [:]
@@ -26,6 +26,24 @@ public struct WaitingList: Hashable, Sendable {
         if head > 1024 && head * 2 > items.count { compact() }
         else if items.count > 1024 && items.count > members.count * 4 { compact() }
     }
+
+    /// Live ids in arrival order, read one by one (routing stops early; building an array of
+    /// a long queue for one assignment cost more than the assignment).
+    public struct Iterator: IteratorProtocol {
+        fileprivate let list: WaitingList
+        fileprivate var index: Int
+
+        public mutating func next() -> String? {
+            while index < list.items.count {
+                let item = list.items[index]
+                index += 1
+                if list.members[item.id] == item.seq { return item.id }
+            }
+            return nil
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(list: self, index: head) }
 
     /// Live ids in arrival order, at most `limit`.
     public func ids(limit: Int = .max) -> [String] {

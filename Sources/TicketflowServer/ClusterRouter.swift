@@ -220,7 +220,7 @@ actor ClusterRouter: AgentDesk {
 
     func agent(_ agentID: String) -> Agent? { table.agents[agentID] }
     func agents() -> [Agent] { table.agents.values.sorted { $0.id < $1.id } }
-    func load(of agentID: String) -> Int { table.load[agentID] ?? 0 }
+    func load(of agentID: String) -> Int { table.load(of: agentID) }
 
     /// The agent's open tickets, gathered from every live node, by ticket number.
     func openTicketsBody(of agentID: String) async throws -> [UInt8] {

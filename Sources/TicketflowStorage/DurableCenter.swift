@@ -215,7 +215,7 @@ public actor DurableCenter {
 
     public func agents() -> [Agent] { node.center.agents.values.sorted { $0.id < $1.id } }
     public func agent(_ id: String) -> Agent? { node.center.agents[id] }
-    public func load(of agent: String) -> Int { node.center.load[agent] ?? 0 }
+    public func load(of agent: String) -> Int { node.center.load(of: agent) }
     public func openTickets(of agent: String) -> [Ticket] { node.center.openTickets(of: agent) }
 
     /// Waiting tickets per queue, in the order they will be assigned, with their waiting times.

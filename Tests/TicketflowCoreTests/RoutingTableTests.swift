@@ -18,16 +18,16 @@ import Testing
         for id in ["T1", "T2", "T3"] { table.account(before: nil, after: fact(id)) }
         let first = table.propose()
         #expect(first.map(\.ticket) == ["T1", "T2"] && first.allSatisfy { $0.agent == "a1" })
-        #expect(table.load["a1"] == 2 && table.pending == ["T1": "a1", "T2": "a1"])
+        #expect(table.load(of: "a1") == 2 && table.pending == ["T1": "a1", "T2": "a1"])
         #expect(table.propose().isEmpty, "capacity is taken by the pending proposals")
 
         // T1's owner accepts: its fact arrives, then the proposal is resolved — load stays 2.
         table.account(before: fact("T1"), after: fact("T1", assignee: "a1", version: 2))
         table.resolve("T1")
-        #expect(table.load["a1"] == 2 && table.waitingTickets(in: "q1") == ["T2", "T3"])
+        #expect(table.load(of: "a1") == 2 && table.waitingTickets(in: "q1") == ["T2", "T3"])
         // T2's owner refuses (its node was down): T2 keeps its place and is proposed again.
         table.resolve("T2")
-        #expect(table.load["a1"] == 1)
+        #expect(table.load(of: "a1") == 1)
         #expect(table.propose().map(\.ticket) == ["T2"])
     }
 
