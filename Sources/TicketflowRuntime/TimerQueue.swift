@@ -2,10 +2,14 @@ import TicketflowCore
 
 /// Pending timers of many tickets, ordered by due instant.
 ///
-/// Timers are data, not sleeping tasks: each costs one heap slot and one map entry.
-/// Cancelling or re-scheduling marks the old slot stale instead of searching for it;
-/// stale slots are skipped when they reach the top. Ties fire in scheduling order,
-/// which keeps simulations deterministic.
+/// Timers are data, not sleeping tasks: each costs one 24-byte heap slot and one map entry
+/// of 12 bytes (about 60 bytes with the heap's and the map's spare room). Ticket ids that are
+/// plain numbers (what the server mints) are kept as numbers; other ticket ids and timer ids
+/// are kept once each in a table of names, shared by all timers that use them and dropped
+/// with the last of them. Cancelling or re-scheduling marks the old slot stale instead of
+/// searching for it; stale slots are skipped when they reach the top. Ties fire in
+/// scheduling order, which keeps simulations deterministic. (Keys of two strings each made
+/// a timer cost 135–148 bytes.)
 public struct TimerQueue: Sendable {
     public struct Due: Hashable, Sendable {
         public var ticket: String
@@ -14,51 +18,101 @@ public struct TimerQueue: Sendable {
     }
 
     private struct Slot: Sendable {
-        var due: Instant
-        var sequence: UInt64
-        var ticket: String
-        var timer: String
+        var due: Int64
+        /// A ticket number, or `internedTicket` plus a name index.
+        var ticket: Int64
+        var timer: UInt32
+        /// Scheduling order (wraps after 2³² schedules; only the order of ties at the wrap is affected).
+        var sequence: UInt32
     }
 
     private var heap: [Slot] = []
-    /// Live sequence number of each (ticket, timer).
-    private var live: [TimerKey: UInt64] = [:]
-    private var nextSequence: UInt64 = 0
+    /// Live sequence number of each (ticket, timer) key.
+    private var live: [UInt64: UInt32] = [:]
+    private var names = NameTable()
+    private var nextSequence: UInt32 = 0
 
-    private struct TimerKey: Hashable, Sendable { var ticket: String; var timer: String }
+    /// Ticket codes at and above this are interned names; below it, ticket numbers.
+    private static let internedTicket: Int64 = 1 << 39
+    /// Timer name indexes must stay below 2²⁴ to pack with the ticket into one key.
+    private static let timerBits: UInt64 = 24
 
     public init() {}
 
     /// Number of pending (not cancelled, not fired) timers.
     public var count: Int { live.count }
 
+    /// Names held (non-numeric ticket ids and timer ids of pending timers).
+    var namesHeld: Int { names.count }
+
     public mutating func schedule(ticket: String, timer: String, at due: Instant) {
-        nextSequence += 1
-        live[TimerKey(ticket: ticket, timer: timer)] = nextSequence
-        push(Slot(due: due, sequence: nextSequence, ticket: ticket, timer: timer))
+        let ticketCode = Self.number(ticket) ?? Self.internedTicket + Int64(names.index(of: ticket, adding: true)!)
+        let timerIndex = names.index(of: timer, adding: true)!
+        let key = Self.key(ticketCode, timerIndex)
+        nextSequence &+= 1
+        if live.updateValue(nextSequence, forKey: key) == nil {
+            // A new key: it holds its names until it is gone.
+            if ticketCode >= Self.internedTicket { names.retain(UInt32(ticketCode - Self.internedTicket)) }
+            names.retain(timerIndex)
+        }
+        push(Slot(due: due.millis, ticket: ticketCode, timer: timerIndex, sequence: nextSequence))
         if heap.count > 64 && heap.count > live.count * 4 { compact() }
     }
 
     public mutating func cancel(ticket: String, timer: String) {
-        live[TimerKey(ticket: ticket, timer: timer)] = nil
+        guard let timerIndex = names.index(of: timer, adding: false) else { return }
+        let ticketCode: Int64
+        if let number = Self.number(ticket) { ticketCode = number } else {
+            guard let index = names.index(of: ticket, adding: false) else { return }
+            ticketCode = Self.internedTicket + Int64(index)
+        }
+        if live.removeValue(forKey: Self.key(ticketCode, timerIndex)) != nil { release(ticketCode, timerIndex) }
     }
 
     /// The earliest pending due instant.
     public mutating func nextDue() -> Instant? {
         dropStale()
-        return heap.first?.due
+        return heap.first.map { Instant(millis: $0.due) }
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
     public mutating func popDue(at now: Instant) -> Due? {
         dropStale()
-        guard let top = heap.first, top.due <= now else { return nil }
+        guard let top = heap.first, top.due <= now.millis else { return nil }
         popTop()
-        live[TimerKey(ticket: top.ticket, timer: top.timer)] = nil
-        return Due(ticket: top.ticket, timer: top.timer, due: top.due)
+        live[Self.key(top.ticket, top.timer)] = nil
+        let due = Due(ticket: ticketID(top.ticket), timer: names.name(top.timer), due: Instant(millis: top.due))
+        release(top.ticket, top.timer)
+        return due
     }
 
-    private func isLive(_ s: Slot) -> Bool { live[TimerKey(ticket: s.ticket, timer: s.timer)] == s.sequence }
+    private mutating func release(_ ticketCode: Int64, _ timerIndex: UInt32) {
+        if ticketCode >= Self.internedTicket { names.release(UInt32(ticketCode - Self.internedTicket)) }
+        names.release(timerIndex)
+    }
+
+    private func ticketID(_ code: Int64) -> String {
+        code >= Self.internedTicket ? names.name(UInt32(code - Self.internedTicket)) : String(code)
+    }
+
+    /// A ticket id written the way the server mints numbers (no sign, no leading zero), small
+    /// enough to pack; anything else is interned so that the id comes back exactly as given.
+    private static func number(_ id: String) -> Int64? {
+        let utf8 = id.utf8
+        guard !utf8.isEmpty, utf8.count <= 11, utf8.first != UInt8(ascii: "0") || utf8.count == 1 else { return nil }
+        var value: Int64 = 0
+        for byte in utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    private static func key(_ ticketCode: Int64, _ timerIndex: UInt32) -> UInt64 {
+        UInt64(ticketCode) << timerBits | UInt64(timerIndex)
+    }
+
+    private func isLive(_ s: Slot) -> Bool { live[Self.key(s.ticket, s.timer)] == s.sequence }
 
     private mutating func dropStale() {
         while let top = heap.first, !isLive(top) { popTop() }
@@ -71,7 +125,9 @@ public struct TimerQueue: Sendable {
         for slot in kept { push(slot) }
     }
 
-    private static func before(_ a: Slot, _ b: Slot) -> Bool { (a.due, a.sequence) < (b.due, b.sequence) }
+    private static func before(_ a: Slot, _ b: Slot) -> Bool {
+        a.due != b.due ? a.due < b.due : a.sequence < b.sequence
+    }
 
     private mutating func push(_ slot: Slot) {
         heap.append(slot)
@@ -98,5 +154,49 @@ public struct TimerQueue: Sendable {
             heap.swapAt(i, m)
             i = m
         }
+    }
+}
+
+/// Names kept once each, by index, with the number of live timers using them; a name no
+/// timer uses any more is dropped and its index reused.
+struct NameTable: Sendable {
+    private var names: [String] = []
+    private var users: [UInt32] = []
+    private var indexes: [String: UInt32] = [:]
+    private var free: [UInt32] = []
+
+    /// The name's index; with `adding`, a new name gets one (with no users yet).
+    mutating func index(of name: String, adding: Bool) -> UInt32? {
+        if let known = indexes[name] { return known }
+        guard adding else { return nil }
+        let index: UInt32
+        if let reused = free.popLast() {
+            index = reused
+            names[Int(index)] = name
+        } else {
+            index = UInt32(names.count)
+            precondition(index < 1 << 24, "more than 2^24 distinct pending timer names")
+            names.append(name)
+            users.append(0)
+        }
+        indexes[name] = index
+        return index
+    }
+
+    func name(_ index: UInt32) -> String { names[Int(index)] }
+
+    var count: Int { indexes.count }
+
+    mutating func retain(_ index: UInt32) { users[Int(index)] += 1 }
+
+    mutating func release(_ index: UInt32) {
+        users[Int(index)] -= 1
+        dropIfUnused(index)
+    }
+
+    private mutating func dropIfUnused(_ index: UInt32) {
+        guard users[Int(index)] == 0, indexes.removeValue(forKey: names[Int(index)]) != nil else { return }
+        names[Int(index)] = ""
+        free.append(index)
     }
 }
