@@ -77,7 +77,9 @@ let package = Package(
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
-        .testTarget(name: "TicketflowStorageTests", dependencies: ["TicketflowStorage", "TicketflowTesting"]),
+        .testTarget(name: "TicketflowStorageTests", dependencies: [
+            "TicketflowStorage", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
             "TicketflowServer", "TicketflowTesting", "TicketflowCluster",
             .product(name: "Hummingbird", package: "hummingbird"),

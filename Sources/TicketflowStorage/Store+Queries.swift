@@ -101,8 +101,4 @@ extension Store {
         }
     }
 
-    /// The number of pending timers in the timer index.
-    public func timerCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer") ?? 0 }
-    }
 }
