@@ -64,6 +64,9 @@ public struct SupportCenter: Sendable {
         account(from: before, to: ticket)
     }
 
+    /// Makes room for tickets about to be restored.
+    public mutating func reserveCapacity(tickets count: Int) { tickets.reserveCapacity(tickets.count + count) }
+
     /// Puts back an agent recovered from storage, without routing.
     public mutating func restore(agent: Agent) { routing.restore(agent: agent) }
 

@@ -39,6 +39,12 @@ public struct TimerQueue: Sendable {
 
     public init() {}
 
+    /// Makes room for `count` more timers.
+    public mutating func reserveCapacity(_ count: Int) {
+        heap.reserveCapacity(heap.count + count)
+        live.reserveCapacity(live.count + count)
+    }
+
     /// Number of pending (not cancelled, not fired) timers.
     public var count: Int { live.count }
 

@@ -81,6 +81,12 @@ public struct VirtualNode: Sendable {
 
     public mutating func restore(agent: Agent) { center.restore(agent: agent) }
 
+    /// Makes room for tickets and timers about to be restored.
+    public mutating func reserveCapacity(tickets: Int, timers: Int) {
+        center.reserveCapacity(tickets: tickets)
+        self.timers.reserveCapacity(timers)
+    }
+
     /// Drops a solved ticket from memory; its timers stay scheduled and bring it back when due.
     @discardableResult
     public mutating func passivate(_ id: String) -> Bool { center.passivate(id) }

@@ -197,20 +197,24 @@ enum Blob {
         return w.data
     }
 
-    static func ticket(_ data: Data) throws -> Ticket {
-        var r = BinaryReader(data)
-        try checkFormat(&r)
-        let t = try r.ticket()
-        guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after a ticket") }
-        return t
+    static func ticket(_ data: Data, interner: StringInterner? = nil) throws -> Ticket {
+        try data.withUnsafeBytes { bytes in
+            var r = BinaryReader(bytes, interner: interner)
+            try checkFormat(&r)
+            let t = try r.ticket()
+            guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after a ticket") }
+            return t
+        }
     }
 
     static func event(_ data: Data) throws -> Event {
-        var r = BinaryReader(data)
-        try checkFormat(&r)
-        let e = try r.event()
-        guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after an event") }
-        return e
+        try data.withUnsafeBytes { bytes in
+            var r = BinaryReader(bytes)
+            try checkFormat(&r)
+            let e = try r.event()
+            guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after an event") }
+            return e
+        }
     }
 
     private static func checkFormat(_ r: inout BinaryReader) throws {

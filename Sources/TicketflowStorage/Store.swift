@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TicketflowCore
 
 /// How hard a commit presses data to disk.
@@ -181,15 +182,24 @@ public final class Store: Sendable {
         try pool.read { db in
             let decoder = JSONDecoder()
             var state = RecoveredState()
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, number, body FROM ticket ORDER BY number")
-            while let row = try rows.next() {
-                let data: Data = row["body"]
-                let ticket = try Blob.ticket(data)
-                let number: Int64 = row["number"]
-                state.lastTicketNumber = max(state.lastTicketNumber, number)
-                state.ticketNumbers[ticket.id] = number
-                state.tickets.append(ticket)
+            // Snapshots are read in chunks and each chunk is decoded on every core: decoding is
+            // most of a restart's time, reading the rows is not.
+            let rows = try Row.fetchCursor(db, sql: "SELECT number, body FROM ticket ORDER BY number")
+            var chunk: [(number: Int64, body: Data)] = []
+            chunk.reserveCapacity(Store.decodeChunk)
+            func decodeChunk() throws {
+                for (ticket, number) in zip(try Store.decodeInParallel(chunk.map(\.body)), chunk.map(\.number)) {
+                    state.lastTicketNumber = max(state.lastTicketNumber, number)
+                    state.ticketNumbers[ticket.id] = number
+                    state.tickets.append(ticket)
+                }
+                chunk.removeAll(keepingCapacity: true)
             }
+            while let row = try rows.next() {
+                chunk.append((row["number"], row["body"]))
+                if chunk.count == Store.decodeChunk { try decodeChunk() }
+            }
+            try decodeChunk()
             for row in try Row.fetchAll(db, sql: "SELECT body FROM agent ORDER BY id") {
                 let data: Data = row["body"]
                 state.agents.append(try decoder.decode(Agent.self, from: data))
@@ -204,6 +214,29 @@ public final class Store: Sendable {
             state.events = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0
             return state
         }
+    }
+
+    static let decodeChunk = 16_384
+
+    /// Decodes snapshots on every core, in order; each worker shares repeated strings.
+    static func decodeInParallel(_ blobs: [Data]) throws -> [Ticket] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blobs.count / 1024 + 1))
+        let parts = Mutex<[[Ticket]]>(Array(repeating: [], count: workers))
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let range = (blobs.count * w / workers)..<(blobs.count * (w + 1) / workers)
+            let interner = StringInterner()
+            var decoded: [Ticket] = []
+            decoded.reserveCapacity(range.count)
+            do {
+                for i in range { decoded.append(try Blob.ticket(blobs[i], interner: interner)) }
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
+            }
+            parts.withLock { $0[w] = decoded }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return parts.withLock { $0.flatMap { $0 } }
     }
 
     /// One ticket's snapshot, for reactivating a passivated ticket.
