@@ -13,6 +13,10 @@ public struct SupportCenter: Sendable {
     /// agents this center does not hold (the caller has checked them), and routing is done
     /// by the routing owner from the facts this node sends it.
     public var agentsAreRemote = false
+    /// Brings back a ticket that was passivated (its state is in storage; its routing fact
+    /// never left `routing`) when routing proposes it. Set by the shell, which keeps the
+    /// snapshots; reading state is not deciding, so the center stays a function of it.
+    public var loader: (@Sendable (String) -> Ticket?)?
 
     public init(workflow: Workflow) {
         engine = Engine(workflow: workflow)
@@ -56,13 +60,21 @@ public struct SupportCenter: Sendable {
         }
     }
 
-    /// Puts back a ticket recovered from storage (a restart, or a passivated ticket coming
-    /// back), with its agent load and queue place. Routing is left to `dispatch`.
+    /// Puts a ticket recovered from storage in memory, with its agent load and queue place.
+    /// Routing is left to `dispatch`.
     public mutating func restore(_ ticket: Ticket) {
         let before = tickets[ticket.id]
         tickets[ticket.id] = ticket
         account(from: before, to: ticket)
     }
+
+    /// Counts a ticket that stays in storage (a restart): its queue place and agent load only.
+    public mutating func restore(fact: RoutingFact) {
+        routing.account(before: nil, after: fact)
+    }
+
+    /// Brings a passivated ticket back into memory; its routing fact never left `routing`.
+    public mutating func activate(_ ticket: Ticket) { tickets[ticket.id] = ticket }
 
     /// Makes room for tickets about to be restored.
     public mutating func reserveCapacity(tickets count: Int) { tickets.reserveCapacity(tickets.count + count) }
@@ -70,14 +82,11 @@ public struct SupportCenter: Sendable {
     /// Puts back an agent recovered from storage, without routing.
     public mutating func restore(agent: Agent) { routing.restore(agent: agent) }
 
-    /// Drops a solved ticket from memory (its state is in storage). Open tickets stay:
-    /// routing needs them for queues and agent load. Returns whether it was dropped.
+    /// Drops a ticket from memory — its state must be in storage. Its routing fact stays in
+    /// `routing`, so an open one still waits in its queue and counts for its agent, and comes
+    /// back through `loader` when routing proposes it. Returns whether it was in memory.
     @discardableResult
-    public mutating func passivate(_ id: String) -> Bool {
-        guard let ticket = tickets[id], ticket.isSolved(in: workflow) else { return false }
-        tickets[id] = nil
-        return true
-    }
+    public mutating func passivate(_ id: String) -> Bool { tickets.removeValue(forKey: id) != nil }
 
     /// Assigns waiting tickets to agents who can take them now (after a restore, say).
     public mutating func dispatchWaiting(at now: Instant) -> [Event] { dispatch(at: now) }
@@ -121,6 +130,7 @@ public struct SupportCenter: Sendable {
     mutating func dispatch(at now: Instant) -> [Event] {
         var events: [Event] = []
         for proposal in routing.propose() {
+            if tickets[proposal.ticket] == nil, let passivated = loader?(proposal.ticket) { activate(passivated) }
             if let ticket = tickets[proposal.ticket], ticket.assignee == nil,
                case .success(let assigned) = engine.decision(.assign(ticket: proposal.ticket, agent: proposal.agent, by: proposal.cause),
                                                              for: ticket, at: now) {
@@ -132,7 +142,8 @@ public struct SupportCenter: Sendable {
         return events
     }
 
-    /// Tickets assigned to an agent and not solved.
+    /// Tickets in memory assigned to an agent and not solved (a shell that passivates open
+    /// tickets adds its stored ones).
     public func openTickets(of agentID: String) -> [Ticket] {
         tickets.values.filter { $0.assignee == agentID && !$0.isSolved(in: workflow) }.sorted { $0.id < $1.id }
     }

@@ -27,6 +27,9 @@ public struct TimerQueue: Sendable {
     }
 
     private var heap: [Slot] = []
+    /// False while timers loaded with `load` have been appended in any order: the heap is
+    /// built once, when first read (sifting each in cost a restart a fifth of its time).
+    private var isHeap = true
     /// Live sequence number of each (ticket, timer) key.
     private var live: [UInt64: UInt32] = [:]
     private var names = NameTable()
@@ -52,6 +55,19 @@ public struct TimerQueue: Sendable {
     var namesHeld: Int { names.count }
 
     public mutating func schedule(ticket: String, timer: String, at due: Instant) {
+        ensureHeap()
+        add(ticket: ticket, timer: timer, at: due)
+        push()
+        if heap.count > 64 && heap.count > live.count * 4 { compact() }
+    }
+
+    /// Schedules a timer while a restart loads many; the heap is put in order when it is next used.
+    public mutating func load(ticket: String, timer: String, at due: Instant) {
+        add(ticket: ticket, timer: timer, at: due)
+        isHeap = heap.count <= 1
+    }
+
+    private mutating func add(ticket: String, timer: String, at due: Instant) {
         let ticketCode = Self.number(ticket) ?? Self.internedTicket + Int64(names.index(of: ticket, adding: true)!)
         let timerIndex = names.index(of: timer, adding: true)!
         let key = Self.key(ticketCode, timerIndex)
@@ -61,8 +77,7 @@ public struct TimerQueue: Sendable {
             if ticketCode >= Self.internedTicket { names.retain(UInt32(ticketCode - Self.internedTicket)) }
             names.retain(timerIndex)
         }
-        push(Slot(due: due.millis, ticket: ticketCode, timer: timerIndex, sequence: nextSequence))
-        if heap.count > 64 && heap.count > live.count * 4 { compact() }
+        heap.append(Slot(due: due.millis, ticket: ticketCode, timer: timerIndex, sequence: nextSequence))
     }
 
     public mutating func cancel(ticket: String, timer: String) {
@@ -77,12 +92,14 @@ public struct TimerQueue: Sendable {
 
     /// The earliest pending due instant.
     public mutating func nextDue() -> Instant? {
+        ensureHeap()
         dropStale()
         return heap.first.map { Instant(millis: $0.due) }
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
     public mutating func popDue(at now: Instant) -> Due? {
+        ensureHeap()
         dropStale()
         guard let top = heap.first, top.due <= now.millis else { return nil }
         popTop()
@@ -125,18 +142,30 @@ public struct TimerQueue: Sendable {
     }
 
     private mutating func compact() {
-        let kept = heap.filter(isLive)
-        heap = []
-        heap.reserveCapacity(kept.count)
-        for slot in kept { push(slot) }
+        heap = heap.filter(isLive)
+        heapify()
+    }
+
+    private mutating func ensureHeap() {
+        if !isHeap { heapify() }
+    }
+
+    /// Puts the whole array in heap order at once (Floyd's method, linear time).
+    private mutating func heapify() {
+        var i = heap.count / 2 - 1
+        while i >= 0 {
+            siftDown(i)
+            i -= 1
+        }
+        isHeap = true
     }
 
     private static func before(_ a: Slot, _ b: Slot) -> Bool {
         a.due != b.due ? a.due < b.due : a.sequence < b.sequence
     }
 
-    private mutating func push(_ slot: Slot) {
-        heap.append(slot)
+    /// Sifts the last slot up to its place.
+    private mutating func push() {
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -150,7 +179,11 @@ public struct TimerQueue: Sendable {
         let last = heap.removeLast()
         guard !heap.isEmpty else { return }
         heap[0] = last
-        var i = 0
+        siftDown(0)
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i

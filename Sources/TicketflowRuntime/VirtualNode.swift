@@ -13,7 +13,10 @@ public struct VirtualNode: Sendable {
     public private(set) var journal: [Event] = []
     public var keepsHistory: Bool
     /// Brings a ticket that is not in memory (passivated) back from storage; nil when there is none.
-    public var loader: (@Sendable (String) -> Ticket?)?
+    public var loader: (@Sendable (String) -> Ticket?)? {
+        get { center.loader }
+        set { center.loader = newValue }
+    }
 
     public init(workflow: Workflow, start: Instant, keepsHistory: Bool = true) {
         self.center = SupportCenter(workflow: workflow)
@@ -79,6 +82,13 @@ public struct VirtualNode: Sendable {
         for (id, entry) in ticket.timers { timers.schedule(ticket: ticket.id, timer: id, at: entry.due) }
     }
 
+    /// Restores a ticket that stays in storage until something needs it: its queue place,
+    /// agent load and timers only.
+    public mutating func restore(fact: RoutingFact, timers pending: [(id: String, due: Instant)]) {
+        center.restore(fact: fact)
+        for timer in pending { timers.load(ticket: fact.ticket, timer: timer.id, at: timer.due) }
+    }
+
     public mutating func restore(agent: Agent) { center.restore(agent: agent) }
 
     /// Makes room for tickets and timers about to be restored.
@@ -87,7 +97,8 @@ public struct VirtualNode: Sendable {
         self.timers.reserveCapacity(timers)
     }
 
-    /// Drops a solved ticket from memory; its timers stay scheduled and bring it back when due.
+    /// Drops a ticket from memory (its state must be in storage); its timers stay scheduled
+    /// and its routing fact in place, and either brings it back when needed.
     @discardableResult
     public mutating func passivate(_ id: String) -> Bool { center.passivate(id) }
 
@@ -101,7 +112,7 @@ public struct VirtualNode: Sendable {
 
     private mutating func activate(_ id: String) {
         guard center.tickets[id] == nil, let loader, let ticket = loader(id) else { return }
-        center.restore(ticket)
+        center.activate(ticket)
     }
 
     /// The earliest pending timer, for event loops that interleave their own events.

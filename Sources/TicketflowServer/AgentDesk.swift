@@ -28,7 +28,7 @@ struct LocalAgents: AgentDesk {
 
     func openTicketsBody(of agentID: String) async throws -> [UInt8] {
         let workflow = await node.workflow
-        let views = await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }
+        let views = try await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }
         return Array(JSONWriter.data(["agent": agentID, "tickets": views]))
     }
 }

@@ -27,10 +27,11 @@ extension ClusterGateway {
         try await service.routingFacts(RoutingFacts(facts))
     }
 
-    /// A page of a member's open tickets' routing facts.
-    func openRoutingFacts(of member: String, after: Int64, limit: Int) async throws -> [RoutingFact] {
+    /// A page of a member's open tickets' routing facts, and where the next page starts.
+    func openRoutingFacts(of member: String, after: Int64, limit: Int) async throws -> (facts: [RoutingFact], next: Int64?) {
         guard let service = services[member] else { throw ClusterCallError("no member \(member)") }
-        return try await service.openRoutingFacts(after: Int(after), limit: limit).facts
+        let page = try await service.openRoutingFacts(after: Int(after), limit: limit)
+        return (page.facts, page.next)
     }
 
     /// Has a ticket's owner decide an assignment; its routing fact after, or nil if not open there.

@@ -83,9 +83,9 @@ actor ClusterRouter: AgentDesk {
         do {
             while true {
                 let page = try await gateway.openRoutingFacts(of: member, after: after, limit: RoutingFacts.pageLimit)
-                fresh += page
-                guard page.count == RoutingFacts.pageLimit, let last = page.last else { break }
-                after = Int64(last.ticket) ?? after
+                fresh += page.facts
+                guard let next = page.next, next > after else { break }
+                after = next
             }
         } catch {
             logger.warning("routing: could not learn the tickets of \(member): \(error)")

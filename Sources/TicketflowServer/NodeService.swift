@@ -81,8 +81,9 @@ distributed actor NodeService {
     }
 
     /// A page of this node's open tickets' routing facts, after a ticket number.
-    distributed func openRoutingFacts(after: Int, limit: Int) async -> RoutingFacts {
-        RoutingFacts(await node.openRoutingFacts(after: Int64(after), limit: min(max(limit, 1), RoutingFacts.pageLimit)))
+    distributed func openRoutingFacts(after: Int, limit: Int) async throws -> RoutingFacts {
+        let page = try await node.openRoutingFacts(after: Int64(after), limit: min(max(limit, 1), RoutingFacts.pageLimit))
+        return RoutingFacts(page.facts, next: page.next)
     }
 
     /// Decides an assignment the routing owner proposes; the ticket's fact after it (none if
@@ -99,8 +100,8 @@ distributed actor NodeService {
     }
 
     /// This node's open tickets assigned to an agent, as a JSON array of ticket views.
-    distributed func openTicketViews(of agentID: String) async -> [UInt8] {
+    distributed func openTicketViews(of agentID: String) async throws -> [UInt8] {
         let workflow = await node.workflow
-        return Array(JSONWriter.data(await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }))
+        return Array(JSONWriter.data(try await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }))
     }
 }

@@ -97,7 +97,7 @@ struct Routes: Sendable {
             let wf = await node.workflow
             var queues: [[String: Any]] = []
             for name in wf.queues.keys.sorted() {
-                let waiting = await node.queueContents(name)
+                let waiting = try await node.queueContents(name)
                 queues.append(["name": name, "routing": wf.queues[name]!.routing.rawValue, "waiting": waiting.count,
                                "longest_wait_seconds": (waiting.map(\.waiting.millis).max() ?? 0) / 1000,
                                "line": (wf.lines.first { $0.queue == name }?.name).map { $0 as Any } ?? NSNull()])
@@ -108,7 +108,7 @@ struct Routes: Sendable {
             let name = try id(c, "name")
             let wf = await node.workflow
             guard wf.queues[name] != nil else { throw APIError(.notFound, "unknown_queue", "no queue named '\(name)'") }
-            let waiting = await node.queueContents(name).map { entry -> [String: Any] in
+            let waiting = try await node.queueContents(name).map { entry -> [String: Any] in
                 ["ticket": entry.ticket.id, "priority": entry.ticket.priority.rawValue, "subject": entry.ticket.subject,
                  "waiting_seconds": entry.waiting.millis / 1000]
             }

@@ -7,10 +7,14 @@ struct RoutingFacts: Equatable, Sendable, WireCodable {
     static let pageLimit = 5000
 
     var facts: [RoutingFact]
+    /// In a page of a node's open tickets: the ticket number to ask after for the next page;
+    /// nil on the last page (and when facts are sent as they happen).
+    var next: Int64?
 
-    init(_ facts: [RoutingFact]) { self.facts = facts }
+    init(_ facts: [RoutingFact], next: Int64? = nil) { self.facts = facts; self.next = next }
 
     func encode(to w: inout WireWriter) {
+        w.uint(next.map { UInt64(max(0, $0)) + 1 } ?? 0)
         w.uint(UInt64(facts.count))
         for f in facts {
             w.string(f.ticket)
@@ -25,6 +29,9 @@ struct RoutingFacts: Equatable, Sendable, WireCodable {
     }
 
     init(wire r: inout WireReader) throws(Envelope.Malformed) {
+        let page = try r.uint()
+        guard page <= UInt64(Int64.max) else { throw Envelope.Malformed(reason: "page cursor out of range") }
+        next = page == 0 ? nil : Int64(page - 1)
         let count = try r.uint()
         guard count <= UInt64(Self.pageLimit) else { throw Envelope.Malformed(reason: "\(count) routing facts in one message") }
         facts = []

@@ -197,9 +197,9 @@ enum Blob {
         return w.data
     }
 
-    static func ticket(_ data: Data, interner: StringInterner? = nil) throws -> Ticket {
+    static func ticket(_ data: Data) throws -> Ticket {
         try data.withUnsafeBytes { bytes in
-            var r = BinaryReader(bytes, interner: interner)
+            var r = BinaryReader(bytes)
             try checkFormat(&r)
             let t = try r.ticket()
             guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after a ticket") }

@@ -52,10 +52,8 @@ struct BinaryWriter {
 
 /// Reads what `BinaryWriter` wrote; throws on truncated or malformed input instead of trapping.
 ///
-/// It reads the blob's bytes where they are (valid only inside `Blob`'s `withUnsafeBytes`),
-/// and with an interner, identifier-like strings (SLA clock keys, timer ids, statuses…)
-/// come out as one shared string each instead of a fresh allocation per ticket: a restart
-/// of a million tickets decoded some twenty such strings per ticket.
+/// It reads the blob's bytes where they are (valid only inside `Blob`'s `withUnsafeBytes`):
+/// copying each blob first showed in restart profiles.
 struct BinaryReader {
     struct Malformed: Error, CustomStringConvertible {
         var description: String
@@ -63,12 +61,8 @@ struct BinaryReader {
 
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
-    private let interner: StringInterner?
 
-    init(_ bytes: UnsafeRawBufferPointer, interner: StringInterner? = nil) {
-        self.bytes = bytes
-        self.interner = interner
-    }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     var isAtEnd: Bool { position == bytes.count }
 
@@ -102,9 +96,7 @@ struct BinaryReader {
         let count = Int(try varint())
         guard count >= 0, count <= bytes.count - position else { throw Malformed(description: "string runs past the end at byte \(position)") }
         defer { position += count }
-        let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)])
-        if let interner { return interner.string(slice) }
-        return String(decoding: slice, as: UTF8.self)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)]), as: UTF8.self)
     }
 
     mutating func optional<T>(_ read: (inout BinaryReader) throws -> T) throws -> T? {
@@ -147,24 +139,3 @@ struct BinaryReader {
     }
 }
 
-/// Shares identifier-like strings while decoding many blobs: the same SLA clock key, timer id
-/// or status then comes out as one string instead of one allocation per ticket. Strings of
-/// up to 15 bytes are stored inline by Swift and need no sharing; long ones (comment bodies)
-/// are rarely repeated. Bounded: once full it shares what it has and adds nothing. Not
-/// thread-safe: one per decoding thread.
-final class StringInterner {
-    private var table: [UInt64: String] = [:]
-    static let capacity = 65_536
-
-    init() { table.reserveCapacity(1024) }
-
-    func string(_ bytes: UnsafeRawBufferPointer) -> String {
-        guard bytes.count > 15, bytes.count <= 64 else { return String(decoding: bytes, as: UTF8.self) }
-        var hash: UInt64 = 14_695_981_039_346_656_037
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 1_099_511_628_211 }
-        if let known = table[hash], known.utf8.elementsEqual(bytes) { return known }
-        let made = String(decoding: bytes, as: UTF8.self)
-        if table.count < Self.capacity, table[hash] == nil { table[hash] = made }
-        return made
-    }
-}

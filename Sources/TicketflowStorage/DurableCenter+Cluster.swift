@@ -9,26 +9,26 @@ extension DurableCenter {
         routingFactSink = sink
     }
 
-    /// The routing facts of this node's open tickets (all of them are in memory), in ticket
-    /// number order after `after`: what the routing owner reads to learn a node afresh.
-    public func openRoutingFacts(after: Int64, limit: Int) -> [RoutingFact] {
+    /// The routing facts of this node's open tickets, in ticket number order after `after`,
+    /// and the number to ask after for the next page (nil on the last one): what the routing
+    /// owner reads to learn a node afresh. Stored tickets come from their routing columns; one
+    /// in memory is taken from there (it may be ahead of its snapshot); one created after the
+    /// last commit arrives with that commit's facts.
+    public func openRoutingFacts(after: Int64, limit: Int) throws -> (facts: [RoutingFact], next: Int64?) {
         let workflow = self.workflow
-        return tickets(after: after)
-            .filter { !$0.isSolved(in: workflow) }
-            .sorted { ($0.number, $0.id) < ($1.number, $1.id) }
-            .prefix(limit)
-            .map { $0.routingFact(in: workflow) }
-    }
-
-    private func tickets(after: Int64) -> [Ticket] {
-        inMemoryTickets.filter { $0.number > after }
+        let page = try store.openRoutingFacts(after: after, limit: limit, solved: workflow.solvedStatuses)
+        let facts = page.compactMap { stored -> RoutingFact? in
+            guard let current = inMemoryTicket(stored.fact.ticket) else { return stored.fact }
+            return current.isSolved(in: workflow) ? nil : current.routingFact(in: workflow)
+        }
+        return (facts, page.count == limit ? page.last?.number : nil)
     }
 
     /// Decides an assignment the routing owner proposes, if the ticket still waits (an agent
     /// may have taken it by hand meanwhile); returns the ticket's routing fact after it, or
     /// nil when the ticket is not open here.
     public func assignFromRouting(ticket id: String, agent: String, cause: Cause) async throws -> RoutingFact? {
-        guard let current = inMemoryTicket(id), !current.isSolved(in: workflow) else { return nil }
+        guard let current = try ticket(id), !current.isSolved(in: workflow) else { return nil }
         guard current.assignee == nil else { return current.routingFact(in: workflow) }
         let after = try await execute(.assign(ticket: id, agent: agent, by: cause))
         return after.routingFact(in: workflow)

@@ -47,7 +47,7 @@ public actor DurableCenter {
     private var lastTouched: [String: Instant] = [:]
     private var sleeper: Task<Void, Never>?
     private var sleepingUntil: Instant?
-    /// Solved tickets idle this long are dropped from memory (their state is in SQLite).
+    /// Tickets idle this long are dropped from memory (their state is in SQLite), open or solved.
     public var passivateAfter = TimeSpan.minutes(10)
     /// Which ticket numbers this node may mint — in a cluster, those whose partition it owns,
     /// so ids are unique cluster-wide without coordination. Nil: every number.
@@ -105,16 +105,17 @@ public actor DurableCenter {
         } else {
             for agent in recovered.agents { node.restore(agent: agent) }
         }
-        func kept(_ ticket: Ticket) -> Bool { !ticket.isSolved(in: workflow) || !ticket.timers.isEmpty }
-        // Room for all of them at once: growing the maps a million entries at a time moved
-        // every ticket several times over.
-        var count = 0, timers = 0
-        for ticket in recovered.tickets where kept(ticket) { count += 1; timers += ticket.timers.count }
-        node.reserveCapacity(tickets: count, timers: timers)
-        for ticket in recovered.tickets where kept(ticket) { node.restore(ticket) }
+        // Open tickets and tickets with pending timers come back as routing and the timer
+        // queue see them; their snapshots stay on disk until a command, a timer or routing
+        // needs them (decoding every snapshot made restarts take seconds per 100k tickets).
+        var restored = 0
+        try store.recoverTickets(solved: workflow.solvedStatuses) { ticket in
+            node.restore(fact: ticket.routingFact(solved: workflow.solvedStatuses), timers: ticket.timers)
+            restored += 1
+        }
         self.node = node
         if let activation { batch.workflow = activation }
-        logger.info("recovered \(recovered.tickets.count) tickets, \(recovered.agents.count) agents, \(recovered.events) journal events")
+        logger.info("recovered \(recovered.tickets) tickets (\(restored) open or with timers, left on disk until needed), \(recovered.agents.count) agents, \(recovered.events) journal events")
     }
 
     /// Fires timers that fell due while the node was down (once each, recording how late),
@@ -220,17 +221,25 @@ public actor DurableCenter {
     public func agents() -> [Agent] { node.center.agents.values.sorted { $0.id < $1.id } }
     public func agent(_ id: String) -> Agent? { node.center.agents[id] }
     public func load(of agent: String) -> Int { node.center.load(of: agent) }
-    public func openTickets(of agent: String) -> [Ticket] { node.center.openTickets(of: agent) }
-
-    /// Waiting tickets per queue, in the order they will be assigned, with their waiting times.
-    public func queueContents(_ queue: String) -> [(ticket: Ticket, waiting: TimeSpan)] {
-        let now = clock.now()
-        let ids = node.center.waitingTickets(in: queue, limit: 1000)
-        return ids.compactMap { node.center.tickets[$0] }.map { ($0, now - $0.updatedAt) }
+    /// An agent's open tickets: those in memory, and those passivated (from their snapshots).
+    public func openTickets(of agent: String) throws -> [Ticket] {
+        var found = Dictionary(uniqueKeysWithValues: node.center.openTickets(of: agent).map { ($0.id, $0) })
+        for ticket in try store.tickets(assignedTo: agent, solved: workflow.solvedStatuses) where found[ticket.id] == nil
+            && node.center.tickets[ticket.id] == nil {
+            found[ticket.id] = ticket
+        }
+        return found.values.sorted { ($0.number, $0.id) < ($1.number, $1.id) }
     }
 
-    /// Tickets held in memory (every open one, and solved ones not yet passivated).
-    var inMemoryTickets: Dictionary<String, Ticket>.Values { node.center.tickets.values }
+    /// Waiting tickets per queue (at most 1,000), in the order they will be assigned, with
+    /// their waiting times; passivated ones are read from their snapshots.
+    public func queueContents(_ queue: String) throws -> [(ticket: Ticket, waiting: TimeSpan)] {
+        let now = clock.now()
+        let ids = node.center.waitingTickets(in: queue, limit: 1000)
+        let stored = try store.tickets(ids: ids.filter { node.center.tickets[$0] == nil })
+        return ids.compactMap { node.center.tickets[$0] ?? stored[$0] }.map { ($0, now - $0.updatedAt) }
+    }
+
     func inMemoryTicket(_ id: String) -> Ticket? { node.center.tickets[id] }
 
     /// Writes an agent record without routing anything here (the routing owner's agents).
@@ -246,7 +255,7 @@ public actor DurableCenter {
 
     // MARK: Timers and passivation
 
-    /// Fires due timers on the real clock until cancelled; passivates idle solved tickets.
+    /// Fires due timers on the real clock until cancelled; passivates idle tickets.
     public func runTimers() async {
         var lastSweep = clock.now()
         while !Task.isCancelled && failure == nil {
@@ -272,10 +281,14 @@ public actor DurableCenter {
     /// Passivates idle solved tickets now (the timer loop does this every ten seconds).
     public func passivateNow() { passivateIdle(now: clock.now()) }
 
+    /// Drops tickets untouched for `passivateAfter`, open or solved, from memory. Their last
+    /// change was committed long before (commits take milliseconds), so their snapshot is
+    /// their state; routing and the timer queue keep what they need of them.
     private func passivateIdle(now: Instant) {
         let idle = lastTouched.filter { now - $0.value >= passivateAfter }.map(\.key)
         for id in idle where batch.tickets[id] == nil {
-            if node.passivate(id) { lastTouched[id] = nil } else if node.center.tickets[id] == nil { lastTouched[id] = nil }
+            node.passivate(id)
+            lastTouched[id] = nil
         }
     }
 

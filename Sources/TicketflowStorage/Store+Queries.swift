@@ -56,6 +56,52 @@ extension Store {
         }
     }
 
+    /// Snapshots of tickets assigned to an agent and not solved, by number.
+    public func tickets(assignedTo agent: String, solved: Set<String>) throws -> [Ticket] {
+        try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM ticket WHERE assignee = ? ORDER BY number", arguments: [agent])
+                .map(Blob.ticket).filter { !solved.contains($0.status) }
+        }
+    }
+
+    /// Snapshots of the tickets with these ids (those that exist), by id.
+    public func tickets(ids: [String]) throws -> [String: Ticket] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            var found: [String: Ticket] = [:]
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let some = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: some.count).joined(separator: ", ")
+                for data in try Data.fetchAll(db, sql: "SELECT body FROM ticket WHERE id IN (\(marks))", arguments: StatementArguments(some)) {
+                    let ticket = try Blob.ticket(data)
+                    found[ticket.id] = ticket
+                }
+            }
+            return found
+        }
+    }
+
+    /// Routing facts of stored open tickets numbered after `after`, at most `limit`, by number.
+    public func openRoutingFacts(after: Int64, limit: Int, solved: Set<String>) throws -> [(number: Int64, fact: RoutingFact)] {
+        let marks = Array(repeating: "?", count: solved.count).joined(separator: ", ")
+        let open = solved.isEmpty ? "" : "AND status NOT IN (\(marks))"
+        var args: [(any DatabaseValueConvertible)?] = [after]
+        args += solved.sorted().map { $0 }
+        args.append(limit)
+        let arguments = StatementArguments(args)
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, number, queue, assignee, priority, skills, version FROM ticket
+                WHERE number > ? \(open) ORDER BY number LIMIT ?
+                """, arguments: arguments).map { row in
+                guard let priority = Priority(rawValue: row["priority"]) else { throw StoreError.corrupt("ticket \(row["id"] as String): priority") }
+                return (row["number"], RoutingFact(ticket: row["id"], queue: row["queue"], priority: priority,
+                                                   requiredSkills: try RestartColumns.skills(row["skills"]), assignee: row["assignee"],
+                                                   isOpen: true, version: row["version"]))
+            }
+        }
+    }
+
     /// Ticket counts by status and by line, for metrics and the dashboard.
     public func ticketCounts() throws -> (byStatus: [String: Int], byLine: [String: Int]) {
         try pool.read { db in

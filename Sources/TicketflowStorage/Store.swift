@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import TicketflowCore
 
 /// How hard a commit presses data to disk.
@@ -40,8 +39,8 @@ public struct WorkflowActivation: Sendable, Equatable {
 
 /// What a restart finds on disk.
 public struct RecoveredState: Sendable {
-    public var tickets: [Ticket] = []
-    public var ticketNumbers: [String: Int64] = [:]
+    /// Snapshots in storage.
+    public var tickets = 0
     public var agents: [Agent] = []
     public var idempotencyKeys: [String: String] = [:]
     public var workflow: WorkflowActivation?
@@ -120,6 +119,20 @@ public final class Store: Sendable {
         m.registerMigration("v2-timers-in-snapshots-only") { db in
             try db.execute(sql: "DROP INDEX timer_due; DROP TABLE timer;")
         }
+        // What a restart needs of a ticket that stays in storage — its required skills and
+        // pending timers, beside the routing columns already there — so that a restart reads
+        // these small columns instead of decoding every snapshot.
+        m.registerMigration("v3-routing-columns") { db in
+            try db.execute(sql: "ALTER TABLE ticket ADD COLUMN skills BLOB; ALTER TABLE ticket ADD COLUMN timers BLOB;")
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM ticket")
+            var filled: [(String, Data?, Data?)] = []
+            while let row = try rows.next() {
+                let ticket = try Blob.ticket(row["body"])
+                filled.append((ticket.id, RestartColumns.skills(ticket), RestartColumns.timers(ticket)))
+            }
+            let update = try db.makeStatement(sql: "UPDATE ticket SET skills = ?, timers = ? WHERE id = ?")
+            for (id, skills, timers) in filled { try update.execute(arguments: [skills, timers, id]) }
+        }
         return m
     }()
 
@@ -151,7 +164,8 @@ public final class Store: Sendable {
             }
             let upsertTicket = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO ticket (id, number, status, line, queue, assignee, priority, created, updated, sla_due,
-                                               sla_breached, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                               sla_breached, version, body, skills, timers)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (ticket, body) in snapshots {
                 guard let number = batch.ticketNumbers[ticket.id] else { throw StoreError.corrupt("no number for ticket \(ticket.id)") }
@@ -159,7 +173,8 @@ public final class Store: Sendable {
                 let breached = ticket.slaClocks.values.contains { $0.isBreached && !$0.isStopped }
                 try upsertTicket.execute(arguments: [ticket.id, number, ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
                                                      ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
-                                                     running?.millis, breached ? 1 : 0, ticket.version, body])
+                                                     running?.millis, breached ? 1 : 0, ticket.version, body,
+                                                     RestartColumns.skills(ticket), RestartColumns.timers(ticket)])
             }
             for (key, ticket) in batch.idempotencyKeys {
                 try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket) VALUES (?, ?)", arguments: [key, ticket])
@@ -176,30 +191,13 @@ public final class Store: Sendable {
 
     // MARK: Reading
 
-    /// Everything a restart needs. Tickets come from their snapshots; a snapshot older than
-    /// its journal (which commit never writes) is reported as damage rather than guessed at.
-    public func recover(includeSolved: Bool = true) throws -> RecoveredState {
+    /// Everything a restart needs besides the tickets (see `recoverTickets`).
+    public func recover() throws -> RecoveredState {
         try pool.read { db in
             let decoder = JSONDecoder()
             var state = RecoveredState()
-            // Snapshots are read in chunks and each chunk is decoded on every core: decoding is
-            // most of a restart's time, reading the rows is not.
-            let rows = try Row.fetchCursor(db, sql: "SELECT number, body FROM ticket ORDER BY number")
-            var chunk: [(number: Int64, body: Data)] = []
-            chunk.reserveCapacity(Store.decodeChunk)
-            func decodeChunk() throws {
-                for (ticket, number) in zip(try Store.decodeInParallel(chunk.map(\.body)), chunk.map(\.number)) {
-                    state.lastTicketNumber = max(state.lastTicketNumber, number)
-                    state.ticketNumbers[ticket.id] = number
-                    state.tickets.append(ticket)
-                }
-                chunk.removeAll(keepingCapacity: true)
-            }
-            while let row = try rows.next() {
-                chunk.append((row["number"], row["body"]))
-                if chunk.count == Store.decodeChunk { try decodeChunk() }
-            }
-            try decodeChunk()
+            state.lastTicketNumber = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM ticket") ?? 0
+            state.tickets = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket") ?? 0
             for row in try Row.fetchAll(db, sql: "SELECT body FROM agent ORDER BY id") {
                 let data: Data = row["body"]
                 state.agents.append(try decoder.decode(Agent.self, from: data))
@@ -216,27 +214,26 @@ public final class Store: Sendable {
         }
     }
 
-    static let decodeChunk = 16_384
-
-    /// Decodes snapshots on every core, in order; each worker shares repeated strings.
-    static func decodeInParallel(_ blobs: [Data]) throws -> [Ticket] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blobs.count / 1024 + 1))
-        let parts = Mutex<[[Ticket]]>(Array(repeating: [], count: workers))
-        let failure = Mutex<(any Error)?>(nil)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let range = (blobs.count * w / workers)..<(blobs.count * (w + 1) / workers)
-            let interner = StringInterner()
-            var decoded: [Ticket] = []
-            decoded.reserveCapacity(range.count)
-            do {
-                for i in range { decoded.append(try Blob.ticket(blobs[i], interner: interner)) }
-            } catch {
-                failure.withLock { $0 = $0 ?? error }
+    /// The tickets a restart puts back, as routing and the timer queue see them — open ones
+    /// (status not in `solved`) and any with pending timers — in ticket number order, read
+    /// from their small columns: no snapshot is decoded. Their snapshots stay on disk until a
+    /// command, a timer or routing needs them.
+    public func recoverTickets(solved: Set<String>, _ each: (RestartTicket) throws -> Void) throws {
+        let marks = Array(repeating: "?", count: solved.count).joined(separator: ", ")
+        let openOrTimed = solved.isEmpty ? "1" : "status NOT IN (\(marks)) OR timers IS NOT NULL"
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, status, queue, assignee, priority, skills, timers, version FROM ticket
+                WHERE \(openOrTimed) ORDER BY number
+                """, arguments: StatementArguments(solved.sorted()))
+            // Columns by position: looking them up by name showed in restart profiles.
+            while let row = try rows.next() {
+                guard let priority = Priority(rawValue: row[4]) else { throw StoreError.corrupt("ticket \(row[0] as String): priority") }
+                try each(RestartTicket(id: row[0], status: row[1], queue: row[2], assignee: row[3], priority: priority,
+                                       skills: try RestartColumns.skills(row[5]), timers: try RestartColumns.timers(row[6]),
+                                       version: row[7]))
             }
-            parts.withLock { $0[w] = decoded }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
-        return parts.withLock { $0.flatMap { $0 } }
     }
 
     /// One ticket's snapshot, for reactivating a passivated ticket.

@@ -128,4 +128,52 @@ import TicketflowWorkflow
         try await node.flush()
         #expect(try store.ticket("1")?.status == "closed")
     }
+
+    @Test func idleOpenTicketsLeaveMemoryYetWaitAreRoutedTimedAndListed() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t0 = Instant(iso8601: "2027-01-04T09:00:00Z")!
+        let clock = VirtualClock(start: t0)
+        let node = try open(store, clock: clock)
+        _ = try await node.start()
+        for _ in 1...3 { _ = try await node.create(draft(), idempotencyKey: nil) }
+        clock.advance(by: .minutes(20))
+        await node.passivateNow()
+        #expect(await node.activeTickets == 0)
+        // Still waiting in their queue, listed from their snapshots.
+        #expect(try await node.queueContents("q1").map(\.ticket.id) == ["1", "2", "3"])
+
+        // An agent comes online: routing brings two of them back and assigns them.
+        try await node.upsert(Agent(id: "ann", name: "Ann", line: "L1", capacity: 2, presence: .online))
+        #expect(try await node.ticket("1")?.assignee == "ann")
+        #expect(try await node.ticket("2")?.assignee == "ann")
+        #expect(try await node.ticket("3")?.assignee == nil)
+        #expect(await node.load(of: "ann") == 2)
+        clock.advance(by: .minutes(20))
+        await node.passivateNow()
+        #expect(try await node.openTickets(of: "ann").map(\.id) == ["1", "2"], "listed from storage too")
+
+        // Their first-reply breaches fall due while they are on disk: each comes back and
+        // escalates to L2 (ann's two leave her), and ann takes the next new ticket.
+        clock.advance(by: .hours(1))
+        _ = try await node.create(draft(), idempotencyKey: nil)   // any command fires due timers first
+        for id in ["1", "2", "3"] {
+            let t = try #require(try await node.ticket(id))
+            #expect(t.line == 1 && t.assignee == nil, "ticket \(id)")
+        }
+        #expect(try await node.ticket("4")?.assignee == "ann")
+        try await node.flush()
+
+        // A restart puts everything back from the small columns, without any snapshot in memory.
+        let again = try open(try Store(path: store.path), clock: clock)
+        #expect(await again.activeTickets == 0)
+        #expect(await again.load(of: "ann") == 1)
+        #expect(try await again.queueContents("q2").map(\.ticket.id) == ["1", "2", "3"])
+        #expect(try await again.queueContents("q1").isEmpty)
+        _ = try await again.start()
+        try await again.upsert(Agent(id: "bob", name: "Bob", line: "L2", presence: .online))
+        for id in ["1", "2", "3"] { #expect(try await again.ticket(id)?.assignee == "bob") }
+        #expect(try await again.openTickets(of: "ann").map(\.id) == ["4"])
+        #expect(try await again.openTickets(of: "bob").map(\.id) == ["1", "2", "3"])
+    }
 }
