@@ -58,9 +58,12 @@ extension Store {
 
     /// Snapshots of tickets assigned to an agent and not solved, by number.
     public func tickets(assignedTo agent: String, solved: Set<String>) throws -> [Ticket] {
-        try pool.read { db in
-            try Data.fetchAll(db, sql: "SELECT body FROM ticket WHERE assignee = ? ORDER BY number", arguments: [agent])
-                .map(Blob.ticket).filter { !solved.contains($0.status) }
+        let marks = Array(repeating: "?", count: solved.count).joined(separator: ", ")
+        let open = solved.isEmpty ? "" : "AND status NOT IN (\(marks))"
+        let arguments = StatementArguments([agent] + solved.sorted())
+        return try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM ticket WHERE assignee = ? \(open) ORDER BY number", arguments: arguments)
+                .map(Blob.ticket)
         }
     }
 
