@@ -30,7 +30,7 @@ extension Decider {
         chosen.sort { policies[$0].name < policies[$1].name }
         let wanted = chosen.flatMap { plan.clocks[$0].map(\.key) }
         if ticket.slaClocks.count > 0 {
-            for key in ticket.slaClocks.keys.sorted() where !wanted.contains(key) {
+            for key in ticket.slaClocks.keys where !wanted.contains(key) {
                 emit(.slaClockRemoved(key: key), Cause(.sla, key))
             }
         }
@@ -137,7 +137,7 @@ extension Decider {
                 }
             }
         }
-        for id in ticket.timers.keys.sorted() where id.hasPrefix("sla/") && wanted[id] != ticket.timers[id] {
+        for id in ticket.timers.keys where id.hasPrefix("sla/") && wanted[id] != ticket.timers[id] {
             if wanted[id] == nil { emit(.timerCleared(id: id), .system) }
         }
         for id in wanted.keys.sorted() where wanted[id] != ticket.timers[id] {

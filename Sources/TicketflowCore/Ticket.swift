@@ -66,11 +66,11 @@ public struct Ticket: Hashable, Codable, Sendable {
     public var createdAt: Instant
     public var updatedAt: Instant
     /// When the ticket last entered each status; drives `since: {solved: 4d}` rules.
-    public var enteredStatusAt: [String: Instant]
+    public var enteredStatusAt: SortedMap<Instant>
     /// SLA clocks, keyed by `policy/clock`.
-    public var slaClocks: [String: SLAClock]
+    public var slaClocks: SortedMap<SLAClock>
     /// Pending timers by deterministic id; the shell's timer service mirrors this map.
-    public var timers: [String: TimerEntry]
+    public var timers: SortedMap<TimerEntry>
     /// Automations that fired in their current arming (reset when their condition turns false).
     public var firedAutomations: Set<String>
     /// Number of events applied; makes notification ids deterministic.

@@ -140,9 +140,9 @@ extension BinaryReader {
         for _ in 0..<n { t.comments.append(try comment()) }
         t.createdAt = try instant()
         t.updatedAt = try instant()
-        t.enteredStatusAt = try map { try $0.instant() }
-        t.slaClocks = try map { try $0.clock() }
-        t.timers = try map { try $0.timer() }
+        t.enteredStatusAt = try sortedMap { try $0.instant() }
+        t.slaClocks = try sortedMap { try $0.clock() }
+        t.timers = try sortedMap { try $0.timer() }
         t.firedAutomations = Set(try strings())
         t.version = try int()
         t.workflowVersion = try string()

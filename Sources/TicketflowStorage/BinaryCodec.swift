@@ -1,4 +1,5 @@
 import Foundation
+import TicketflowCore
 
 /// A compact binary form for journal events and ticket snapshots.
 ///
@@ -45,6 +46,12 @@ struct BinaryWriter {
     mutating func map<V>(_ dict: [String: V], _ write: (inout BinaryWriter, V) -> Void) {
         varint(UInt64(dict.count))
         for key in dict.keys.sorted() { string(key); write(&self, dict[key]!) }
+    }
+
+    /// The same bytes as a dictionary with the same entries.
+    mutating func map<V>(_ map: SortedMap<V>, _ write: (inout BinaryWriter, V) -> Void) {
+        varint(UInt64(map.count))
+        for (key, value) in map { string(key); write(&self, value) }
     }
 
     var data: Data { Data(bytes) }
@@ -124,6 +131,16 @@ struct BinaryReader {
     mutating func map<V>(_ read: (inout BinaryReader) throws -> V) throws -> [String: V] {
         let n = try count()
         var out: [String: V] = Dictionary(minimumCapacity: n)
+        for _ in 0..<n {
+            let key = try string()
+            out[key] = try read(&self)
+        }
+        return out
+    }
+
+    mutating func sortedMap<V>(_ read: (inout BinaryReader) throws -> V) throws -> SortedMap<V> {
+        let n = try count()
+        var out = SortedMap<V>()
         for _ in 0..<n {
             let key = try string()
             out[key] = try read(&self)

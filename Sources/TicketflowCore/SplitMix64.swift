@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small, fast, seedable generator: the same seed gives the same simulation, byte for byte.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
@@ -28,5 +30,3 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return weights.count - 1
     }
 }
-
-import Foundation
