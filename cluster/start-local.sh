@@ -21,17 +21,11 @@ if [ ! -x "$bin" ]; then
   echo "building $bin"
   make -s build >/dev/null
 fi
-# name http data, one line per node, read from the cluster file.
-members=$(awk '/name:/ {
-    n=$0; sub(/.*name: */, "", n); sub(/[,}].*/, "", n);
-    h=$0; sub(/.*http: *"?/, "", h); sub(/["},].*/, "", h);
-    d=$0; sub(/.*data: */, "", d); sub(/[,} ].*/, "", d);
-    print n, h, d }' "$file")
-[ -n "$members" ] || { echo "no nodes found in $file" >&2; exit 1; }
-wanted=("$@")
+# The members to act on, checked by the same code a node runs at start (a broken file or
+# an unknown node name stops here, before anything starts): name, http, zmq, data, partitions.
+members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
 started=()
-while read -r name http data; do
-  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
+while IFS=$'\t' read -r name http _ data _; do
   mkdir -p "$data"
   pidfile="$data/node.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -41,14 +35,20 @@ while read -r name http data; do
   nohup "$bin" serve --cluster "$file" --node "$name" >>"$data/node.log" 2>&1 &
   echo $! >"$pidfile"
   echo "$name starting (pid $!, http://$http, log $data/node.log)"
-  started+=("$name $http")
+  started+=("$name $http $! $data")
 done <<<"$members"
 for entry in "${started[@]}"; do
-  read -r name http <<<"$entry"
+  read -r name http pid data <<<"$entry"
   for _ in $(seq 1 600); do
-    if curl -fs "http://$http/healthz" >/dev/null 2>&1; then echo "$name ready"; continue 2; fi
+    if curl -fs --max-time 1 "http://$http/healthz" >/dev/null 2>&1; then echo "$name ready"; continue 2; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited during start; the end of $data/node.log:" >&2
+      tail -n 5 "$data/node.log" >&2
+      rm -f "$data/node.pid"
+      exit 1
+    fi
     sleep 0.1
   done
-  echo "$name did not become ready in 60 s; see its log" >&2
+  echo "$name did not become ready in 60 s; see $data/node.log" >&2
   exit 1
 done

@@ -3,15 +3,20 @@
 # data/<node>/node.pid: SIGTERM (graceful: in-flight commits finish), then SIGKILL after 10 s.
 #
 #   cluster/stop-local.sh [CLUSTER_FILE] [NODE ...]
+#
+# TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=${1:-cluster/local.yaml}
 shift || true
-wanted=("$@")
-awk '/name:/ { n=$0; sub(/.*name: */, "", n); sub(/[,}].*/, "", n);
-               d=$0; sub(/.*data: */, "", d); sub(/[,} ].*/, "", d); print n, d }' "$file" |
-while read -r name data; do
-  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
+bin=${TICKETFLOW_BIN:-.build/release/ticketflow}
+if [ ! -x "$bin" ]; then
+  echo "building $bin"
+  make -s build >/dev/null
+fi
+# name, http, zmq, data, partitions of the members to stop (the file checked as a node would).
+members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
+while IFS=$'\t' read -r name _ _ data _; do
   pidfile="$data/node.pid"
   [ -f "$pidfile" ] || { echo "$name: not started here"; continue; }
   pid=$(cat "$pidfile")
@@ -20,4 +25,4 @@ while read -r name data; do
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "$name: killed after 10 s"; else echo "$name: stopped"; fi
   rm -f "$pidfile"
-done
+done <<<"$members"

@@ -8,17 +8,15 @@ import TicketflowCore
 import TicketflowRuntime
 import TicketflowStorage
 
-/// Runs the node's timer loop for as long as the service group runs.
+/// Runs the node's timer loop for as long as the service group runs. The loop is a child
+/// task, so it ends on graceful shutdown and also when the group is cancelled because
+/// another service failed (the HTTP server finding its port taken, say) — as an
+/// unstructured task it kept such a node alive, neither serving nor exiting.
 struct TimerService: Service {
     let node: DurableCenter
 
     func run() async throws {
-        let loop = Task { await node.runTimers() }
-        await withGracefulShutdownHandler {
-            await loop.value
-        } onGracefulShutdown: {
-            loop.cancel()
-        }
+        await cancelWhenGracefulShutdown { await node.runTimers() }
         try await node.flush()
     }
 }

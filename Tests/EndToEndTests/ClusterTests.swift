@@ -303,20 +303,85 @@ import TicketflowTesting
         }
         let half = try TestSupport.run(["serve", "--cluster", cluster.file])
         #expect(half.status != 0 && half.stderr.contains("--cluster and --node go together"))
+
+        // The scripts check the file as a node does and start nothing when it is broken.
+        let badStart = try TestSupport.runScript("cluster/start-local.sh", [cluster.dir + "/bad.yaml"], timeout: 60)
+        #expect(badStart.status != 0 && badStart.stderr.contains("names must be unique"), "\(badStart.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/a/node.pid") && !FileManager.default.fileExists(atPath: "/tmp/b/node.pid"))
+        let unknownStart = try TestSupport.runScript("cluster/start-local.sh", [cluster.file, "n2", "n9"], timeout: 60)
+        #expect(unknownStart.status != 0 && unknownStart.stderr.contains("no node 'n9'"), "\(unknownStart.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cluster.dir + "/n2/node.pid"), "nothing starts when one name is wrong")
+        let unknownStop = try TestSupport.runScript("cluster/stop-local.sh", [cluster.file, "n9"], timeout: 60)
+        #expect(unknownStop.status != 0 && unknownStop.stderr.contains("no node 'n9'"))
+    }
+
+    @Test func theScriptsReadEveryYAMLFormANodeReads() throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-cluster-yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/block.yaml"
+        try """
+        # block style, keys in another order, a comment and quotes the awk of old did not expect
+        nodes:
+          - data: '\(dir)/first node'
+            name: alpha
+            zmq: tcp://127.0.0.1:39001   # ZeroMQ
+            http: 127.0.0.1:39101
+          - name: "beta"
+            http: "127.0.0.1:39102"
+            zmq: "tcp://127.0.0.1:39002"
+            data: \(dir)/beta
+        partitions: 8
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let tsv = try TestSupport.run(["cluster", "members", "--tsv", file])
+        #expect(tsv.status == 0, "\(tsv.stderr)")
+        let rows = tsv.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.map { Array($0.prefix(4)) } == [
+            ["alpha", "127.0.0.1:39101", "tcp://127.0.0.1:39001", "\(dir)/first node"],
+            ["beta", "127.0.0.1:39102", "tcp://127.0.0.1:39002", "\(dir)/beta"],
+        ])
+        #expect(rows.compactMap { Int($0.last ?? "") }.reduce(0, +) == 8, "every partition has one owner: \(rows)")
+        let one = try TestSupport.run(["cluster", "members", file, "beta"])
+        #expect(one.status == 0 && one.stdout.contains("beta") && !one.stdout.contains("alpha") && one.stdout.contains("8 partitions over 2 nodes"),
+                "\(one.stdout)")
+        // Nothing runs there, so stopping says so for each member (by its data directory).
+        let stop = try TestSupport.runScript("cluster/stop-local.sh", [file], timeout: 60)
+        #expect(stop.status == 0 && stop.stdout.contains("alpha: not started here") && stop.stdout.contains("beta: not started here"), "\(stop.stdout)")
+    }
+
+    @Test func aNodeThatCannotStartIsReportedAtOnce() async throws {
+        let cluster = try Cluster.make("tf-e2e-cluster-busy")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        // Another program holds n1's HTTP port.
+        let port = Int(cluster.config.node("n1")!.http.split(separator: ":").last!)!
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        try #require(withLoopback(port: port) { bind(holder, $0, $1) } == 0 && listen(holder, 1) == 0)
+        let started = ContinuousClock.now
+        let out = try TestSupport.runScript("cluster/start-local.sh", [cluster.file, "n1"], timeout: 60)
+        #expect(out.status != 0 && out.stderr.contains("n1 exited during start"), "\(out.stdout) \(out.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(30), "reported when the node exits, not after the 60 s wait")
+        #expect(!FileManager.default.fileExists(atPath: cluster.dir + "/n1/node.pid"))
     }
 
     /// Connects over plain TCP, writes bytes, and closes.
     func sendRawTCP(port: Int, bytes: [UInt8]) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        try #require(withLoopback(port: port) { connect(fd, $0, $1) } == 0)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Calls `body` with the address 127.0.0.1:`port` as a `sockaddr` and its length.
+    func withLoopback(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        try #require(connected == 0)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 }

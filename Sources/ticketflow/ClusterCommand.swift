@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import TicketflowCluster
+
+/// `ticketflow cluster …`: look at a cluster file without starting a node.
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Check a cluster file and list its members.",
+        subcommands: [Members.self]
+    )
+
+    /// `ticketflow cluster members FILE [NODE…]`: the members after the file passed every
+    /// check a node makes at start. `cluster/start-local.sh` and `stop-local.sh` read the
+    /// `--tsv` form, so the scripts understand every way of writing YAML that the nodes do,
+    /// and a broken file stops them before any node starts.
+    struct Members: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the members of a cluster file: name, HTTP address, ZeroMQ endpoint, data directory, partitions owned.")
+
+        @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
+        @Argument(help: "Only these members (each must be in the file).") var nodes: [String] = []
+        @Flag(help: "One member a line, tab-separated, without a header: name, http, zmq, data, partitions.") var tsv = false
+
+        func run() throws {
+            let config: ClusterConfig
+            do { config = try ClusterConfig.load(path: file) } catch {
+                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            let unknown = nodes.filter { config.node($0) == nil }
+            guard unknown.isEmpty else {
+                FileHandle.standardError.write(Data(
+                    "ticketflow: no node \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in \(file); members: \(config.nodes.map(\.name).joined(separator: ", "))\n".utf8))
+                throw ExitCode(1)
+            }
+            let map = config.partitionMap
+            let owned = Dictionary(grouping: 0..<config.partitions) { map.owner(of: $0) }.mapValues(\.count)
+            let rows = config.nodes.filter { nodes.isEmpty || nodes.contains($0.name) }.map {
+                [$0.name, $0.http, $0.zmq, $0.data, String(owned[$0.name] ?? 0)]
+            }
+            if tsv {
+                for row in rows { print(row.joined(separator: "\t")) }
+                return
+            }
+            let header = ["node", "http", "zmq", "data", "partitions"]
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
+            for row in [header] + rows {
+                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingCharacters(in: .whitespaces))
+            }
+            print("\(config.partitions) partitions over \(config.nodes.count) nodes")
+        }
+    }
+}
