@@ -27,6 +27,9 @@ public struct APIError: Error, Sendable {
             return APIError(.unprocessableContent, "invalid_workflow",
                             "the workflow has \(diagnostics.filter { $0.severity == .error }.count) error(s); the running workflow stays in force",
                             details: diagnostics.map(\.description))
+        case NodeError.idempotencyKeyReused(let ticket, let key):
+            return APIError(.unprocessableContent, "idempotency_key_reused",
+                            "Idempotency-Key '\(key)' was used for another request on ticket \(ticket); a key names one request")
         case NodeError.unavailable(let why):
             var e = APIError(.serviceUnavailable, "unavailable", why)
             e.retryAfter = 5

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TicketflowCluster
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowStorage
@@ -39,6 +40,35 @@ struct Routes: Sendable {
         JSON.response(Views.ticket(ticket, workflow: await node.workflow), status: status)
     }
 
+    /// The request's `Idempotency-Key`, if it has one: 1–200 characters.
+    func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+        guard !key.isEmpty, key.count <= 200 else {
+            throw APIError(.badRequest, "invalid_header", "Idempotency-Key must be 1 to 200 characters long")
+        }
+        return key
+    }
+
+    /// Runs a command on a ticket and answers with the ticket. With an `Idempotency-Key`, a
+    /// retry of the same request (method, path, body and `X-Agent`) answers with the ticket as
+    /// it is, marked `Idempotent-Replayed: true`, instead of running again.
+    func run(_ command: Command, for request: Request, body: [String: Any]?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard let key = try idempotencyKey(request) else { return await ticketResponse(try await node.execute(command), status: status) }
+        let (ticket, replayed) = try await node.execute(command, idempotencyKey: key, request: Self.fingerprint(request, body: body))
+        var response = await ticketResponse(ticket, status: replayed ? .ok : status)
+        if replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        return response
+    }
+
+    /// What makes two requests the same request: method, path, the body as JSON with sorted
+    /// keys (so key order and spacing do not matter) and the acting agent — hashed.
+    static func fingerprint(_ request: Request, body: [String: Any]?) -> String {
+        let canonical = body.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? Data()
+        let agent = request.headers[HTTPField.Name("X-Agent")!] ?? ""
+        let text = "\(request.method.rawValue) \(request.uri.path) \(agent) " + String(decoding: canonical, as: UTF8.self)
+        return String(PartitionMap.weight(text), radix: 16)
+    }
+
     func register(on router: Router<Context>) {
         let api = router.group("api/v1")
         api.post("tickets", use: handler(createTicket))
@@ -53,7 +83,7 @@ struct Routes: Sendable {
         api.post("tickets/:id/deescalate", use: handler { r, c in try await changeLine(r, c, up: false) })
         api.post("tickets/:id/assign", use: handler(assign))
         api.post("tickets/:id/macros/:macro", use: handler { r, c in
-            await ticketResponse(try await node.execute(.applyMacro(ticket: try id(c), macro: try id(c, "macro"), by: cause(r))))
+            try await run(.applyMacro(ticket: try id(c), macro: try id(c, "macro"), by: cause(r)), for: r, body: nil)
         })
         api.get("tickets/:id/audit", use: handler { _, c in
             let ticketID = try id(c)
@@ -168,9 +198,7 @@ struct Routes: Sendable {
         let draft = NewTicket(id: "", subject: subject, description: try JSON.string(body, "description", max: 100_000) ?? "",
                               requester: requester, channel: channel, priority: priority, type: try JSON.string(body, "type"),
                               tags: try JSON.strings(body, "tags"), fields: fields, requiredSkills: try JSON.strings(body, "skills"))
-        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        if let key, key.count > 200 { throw APIError(.badRequest, "invalid_header", "Idempotency-Key is longer than 200 characters") }
-        let (ticket, replayed) = try await node.create(draft, idempotencyKey: key)
+        let (ticket, replayed) = try await node.create(draft, idempotencyKey: try idempotencyKey(request))
         var response = await ticketResponse(ticket, status: replayed ? .ok : .created)
         response.headers[.location] = "/api/v1/tickets/\(ticket.id)"
         if replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
@@ -230,7 +258,7 @@ struct Routes: Sendable {
                 changes["fields.\(k)"] = s
             }
         }
-        return await ticketResponse(try await node.execute(.update(ticket: try id(context), changes: changes, by: cause(request))))
+        return try await run(.update(ticket: try id(context), changes: changes, by: cause(request)), for: request, body: body)
     }
 
     func comment(_ request: Request, _ context: Context) async throws -> Response {
@@ -243,20 +271,22 @@ struct Routes: Sendable {
         }
         let name = try JSON.string(body, "author_name", max: 500) ?? cause(request).name
         let isPublic = try JSON.bool(body, "public", default: true)
-        return await ticketResponse(try await node.execute(.comment(ticket: try id(context), author: author, authorName: name, isPublic: isPublic, body: text)),
-                                    status: .created)
+        return try await run(.comment(ticket: try id(context), author: author, authorName: name, isPublic: isPublic, body: text),
+                             for: request, body: body, status: .created)
     }
 
     func changeLine(_ request: Request, _ context: Context, up: Bool) async throws -> Response {
         var target: String?
+        var body: [String: Any]?
         if request.headers[.contentLength].map({ $0 != "0" }) ?? false || request.headers[.transferEncoding] != nil {
-            let body = try await JSON.object(request, limit: maxBody)
-            try JSON.rejectUnknown(body, allowed: ["to"], context: up ? "an escalation" : "a de-escalation")
-            target = try JSON.string(body, "to")
+            let object = try await JSON.object(request, limit: maxBody)
+            try JSON.rejectUnknown(object, allowed: ["to"], context: up ? "an escalation" : "a de-escalation")
+            target = try JSON.string(object, "to")
+            body = object
         }
         let ticketID = try id(context)
         let command: Command = up ? .escalate(ticket: ticketID, to: target, by: cause(request)) : .deescalate(ticket: ticketID, to: target, by: cause(request))
-        return await ticketResponse(try await node.execute(command))
+        return try await run(command, for: request, body: body)
     }
 
     func assign(_ request: Request, _ context: Context) async throws -> Response {
@@ -264,7 +294,7 @@ struct Routes: Sendable {
         try JSON.rejectUnknown(body, allowed: ["agent"], context: "an assignment")
         let agent = try JSON.string(body, "agent")
         if let agent, let checkAgent { try await checkAgent(agent) }
-        return await ticketResponse(try await node.execute(.assign(ticket: try id(context), agent: agent, by: cause(request))))
+        return try await run(.assign(ticket: try id(context), agent: agent, by: cause(request)), for: request, body: body)
     }
 
     // MARK: Agents

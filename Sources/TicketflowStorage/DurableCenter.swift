@@ -18,6 +18,8 @@ public enum NodeError: Error, Sendable {
     case invalidWorkflow([Diagnostic])
     /// The node cannot accept work (a commit failed, or it is shutting down).
     case unavailable(String)
+    /// An idempotency key came back with another request on the same ticket.
+    case idempotencyKeyReused(ticket: String, key: String)
 }
 
 /// The engine made durable: decisions happen in memory on one actor, their events are
@@ -37,6 +39,7 @@ public actor DurableCenter {
     private var workflowSource: String
     private var workflowGeneration = 0
     private var idempotency: [String: String]
+    private var commandKeys: [CommandKey: String]
     private var lastNumber: Int64
     private var batch = CommitBatch()
     private var batchNumber = 1
@@ -96,6 +99,7 @@ public actor DurableCenter {
         }
         self.workflowSource = source
         self.idempotency = recovered.idempotencyKeys
+        self.commandKeys = recovered.commandKeys
         self.lastNumber = recovered.lastTicketNumber
         var node = VirtualNode(workflow: workflow, start: clock.now(), keepsHistory: false)
         node.loader = { id in try? store.ticket(id) }
@@ -163,11 +167,31 @@ public actor DurableCenter {
 
     /// Runs a command on an existing ticket; returns the ticket after it, once committed.
     public func execute(_ command: Command) async throws -> Ticket {
+        try await execute(command, idempotencyKey: nil, request: "").ticket
+    }
+
+    /// Runs a command on an existing ticket at most once per idempotency key: the key is
+    /// committed with the command's events, and a retry carrying it (the same `request`
+    /// fingerprint) gets the ticket as it is now, without the command running again — the
+    /// way a client settles an answer lost with a dead connection or node. The same key with
+    /// another request is refused. A rejected command records nothing, so its retry is decided anew.
+    public func execute(_ command: Command, idempotencyKey: String?, request: String) async throws -> (ticket: Ticket, replayed: Bool) {
         try checkAvailable()
+        let key = idempotencyKey.map { CommandKey(ticket: command.ticketID, key: $0) }
+        if let key, let seen = commandKeys[key] {
+            guard seen == request else { throw NodeError.idempotencyKeyReused(ticket: key.ticket, key: key.key) }
+            try await commitPending()   // the first run may still be in a batch being written
+            guard let ticket = try ticket(command.ticketID) else { throw NodeError.notFound(command.ticketID) }
+            return (ticket, true)
+        }
         _ = try decide(command)
+        if let key {
+            commandKeys[key] = request
+            batch.commandKeys[key] = request
+        }
         try await commitPending()
         guard let ticket = try ticket(command.ticketID) else { throw NodeError.notFound(command.ticketID) }
-        return ticket
+        return (ticket, false)
     }
 
     public func upsert(_ agent: Agent) async throws {

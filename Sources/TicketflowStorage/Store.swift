@@ -17,11 +17,21 @@ public struct CommitBatch: Sendable {
     public var tickets: [String: Ticket] = [:]
     public var ticketNumbers: [String: Int64] = [:]
     public var idempotencyKeys: [String: String] = [:]
+    /// Idempotency keys of commands on existing tickets, with the fingerprint of their request.
+    public var commandKeys: [CommandKey: String] = [:]
     public var agents: [String: Agent] = [:]
     public var workflow: WorkflowActivation?
 
     public init() {}
-    public var isEmpty: Bool { events.isEmpty && agents.isEmpty && workflow == nil && idempotencyKeys.isEmpty }
+    public var isEmpty: Bool { events.isEmpty && agents.isEmpty && workflow == nil && idempotencyKeys.isEmpty && commandKeys.isEmpty }
+}
+
+/// A client's `Idempotency-Key` for a command on one ticket: keys are scoped by ticket, so two
+/// tickets never share one and a create's key never meets a command's.
+public struct CommandKey: Hashable, Sendable {
+    public var ticket: String
+    public var key: String
+    public init(ticket: String, key: String) { self.ticket = ticket; self.key = key }
 }
 
 /// A workflow that became active, and where it came from.
@@ -43,6 +53,7 @@ public struct RecoveredState: Sendable {
     public var tickets = 0
     public var agents: [Agent] = []
     public var idempotencyKeys: [String: String] = [:]
+    public var commandKeys: [CommandKey: String] = [:]
     public var workflow: WorkflowActivation?
     public var lastTicketNumber: Int64 = 0
     public var events: Int64 = 0
@@ -135,6 +146,14 @@ public final class Store: Sendable {
             let update = try db.makeStatement(sql: "UPDATE ticket SET skills = ?, timers = ? WHERE id = ?")
             for (id, skills, timers) in filled { try update.execute(arguments: [skills, timers, id]) }
         }
+        // Idempotency keys of commands on existing tickets (comments, escalations, macros …),
+        // each with a fingerprint of its request, so a retry is answered without running twice.
+        m.registerMigration("v4-command-keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE command_key (ticket TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
+                                          PRIMARY KEY (ticket, key)) WITHOUT ROWID
+                """)
+        }
         return m
     }()
 
@@ -181,6 +200,10 @@ public final class Store: Sendable {
             for (key, ticket) in batch.idempotencyKeys {
                 try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket) VALUES (?, ?)", arguments: [key, ticket])
             }
+            for (key, request) in batch.commandKeys {
+                try db.execute(sql: "INSERT OR IGNORE INTO command_key (ticket, key, request) VALUES (?, ?, ?)",
+                               arguments: [key.ticket, key.key, request])
+            }
             for (id, body) in agents {
                 try db.execute(sql: "INSERT OR REPLACE INTO agent (id, body) VALUES (?, ?)", arguments: [id, body])
             }
@@ -206,6 +229,9 @@ public final class Store: Sendable {
             }
             for row in try Row.fetchAll(db, sql: "SELECT key, ticket FROM idempotency") {
                 state.idempotencyKeys[row["key"]] = row["ticket"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT ticket, key, request FROM command_key") {
+                state.commandKeys[CommandKey(ticket: row["ticket"], key: row["key"])] = row["request"]
             }
             if let row = try Row.fetchOne(db, sql: "SELECT label, source, origin, activated FROM workflow ORDER BY version DESC LIMIT 1") {
                 state.workflow = WorkflowActivation(label: row["label"], source: row["source"], origin: row["origin"],

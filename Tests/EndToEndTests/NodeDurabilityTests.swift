@@ -80,6 +80,43 @@ import TicketflowTesting
         #expect(server.stop() == 0)
     }
 
+    /// A client whose answer was lost (the node killed after the commit) retries with its
+    /// key: the comment and the escalation happen once, and the same key with another
+    /// request is refused.
+    @Test func keyedCommandsRunOnceAcrossSIGKILLAndRetries() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-keys")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var server = try ServerProcess(data: dir + "/data", workflow: "workflows/b2c-support.yaml")
+        var client = HTTPClient(server.baseURL)
+        let created = try await client.post("/api/v1/tickets", ["subject": "s", "requester": ["name": "A", "email": "a@example.com"]])
+        let id = try #require(created.json?["id"] as? String)
+        let comment: [String: Any] = ["body": "We are on it", "public": true]
+        let first = try await client.post("/api/v1/tickets/\(id)/comments", comment, headers: ["Idempotency-Key": "c-1", "X-Agent": "bob"])
+        #expect(first.status == 201 && first.headers["idempotent-replayed"] == nil, "\(first.text)")
+        let escalated = try await client.request("POST", "/api/v1/tickets/\(id)/escalate", headers: ["Idempotency-Key": "e-1"])
+        #expect(escalated.json?["line"] as? String == "L2", "\(escalated.text)")
+        server.kill()
+
+        server = try ServerProcess(data: dir + "/data", workflow: "workflows/b2c-support.yaml")
+        defer { server.stop() }
+        client = HTTPClient(server.baseURL)
+        // The same body with its keys in another order and other spacing is the same request.
+        let retry = try await client.request("POST", "/api/v1/tickets/\(id)/comments", raw: Data(#"{ "public": true, "body": "We are on it" }"#.utf8),
+                                             headers: ["Idempotency-Key": "c-1", "X-Agent": "bob", "Content-Type": "application/json"])
+        #expect(retry.status == 200 && retry.headers["idempotent-replayed"] == "true", "\(retry.status) \(retry.text)")
+        let again = try await client.request("POST", "/api/v1/tickets/\(id)/escalate", headers: ["Idempotency-Key": "e-1"])
+        #expect(again.status == 200 && again.headers["idempotent-replayed"] == "true" && again.json?["line"] as? String == "L2",
+                "an escalation retried after the crash does not climb to L3: \(again.text)")
+        let reused = try await client.post("/api/v1/tickets/\(id)/comments", ["body": "Something else"], headers: ["Idempotency-Key": "c-1", "X-Agent": "bob"])
+        #expect(reused.status == 422 && (reused.json?["error"] as? [String: Any])?["code"] as? String == "idempotency_key_reused", "\(reused.text)")
+        let tooLong = try await client.post("/api/v1/tickets/\(id)/comments", comment, headers: ["Idempotency-Key": String(repeating: "k", count: 201)])
+        #expect(tooLong.status == 400)
+        let ticket = try #require(try await client.get("/api/v1/tickets/\(id)").json)
+        #expect((ticket["comments"] as? [[String: Any]])?.filter { $0["body"] as? String == "We are on it" }.count == 1)
+        #expect((ticket["comments"] as? [[String: Any]])?.contains { $0["body"] as? String == "Something else" } == false)
+        #expect(ticket["line"] as? String == "L2")
+    }
+
     @Test func aBrokenWorkflowIsRejectedAndTheOldOneStillDecides() async throws {
         let dir = try TestSupport.temporaryDirectory("tf-e2e-wf")
         defer { try? FileManager.default.removeItem(atPath: dir) }

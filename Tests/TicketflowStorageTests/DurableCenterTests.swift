@@ -176,4 +176,46 @@ import TicketflowWorkflow
         #expect(try await again.openTickets(of: "ann").map(\.id) == ["4"])
         #expect(try await again.openTickets(of: "bob").map(\.id) == ["1", "2", "3"])
     }
+
+    @Test func aKeyedCommandRunsOnceAcrossRetriesAndRestarts() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
+        let first = try open(store, clock: clock)
+        _ = try await first.start()
+        let id = try await first.create(draft(), idempotencyKey: nil).ticket.id
+        let escalate = Command.escalate(ticket: id, to: nil, by: .api)
+        let note = Command.comment(ticket: id, author: .agent, authorName: "bob", isPublic: false, body: "called the customer")
+
+        let (escalated, replayed) = try await first.execute(escalate, idempotencyKey: "esc-1", request: "r-esc")
+        #expect(!replayed && escalated.line == 1)
+        let (again, replayedAgain) = try await first.execute(escalate, idempotencyKey: "esc-1", request: "r-esc")
+        #expect(replayedAgain && again.line == 1, "a retry does not escalate a second line")
+        _ = try await first.execute(note, idempotencyKey: "note-1", request: "r-note")
+        // Two retries at once: the second arrives while the first may still be committing.
+        async let a = first.execute(note, idempotencyKey: "note-2", request: "r-note")
+        async let b = first.execute(note, idempotencyKey: "note-2", request: "r-note")
+        let both = try await [a.replayed, b.replayed]
+        #expect(both.sorted { !$0 && $1 } == [false, true], "exactly one of two racing retries runs: \(both)")
+        await #expect(throws: NodeError.self, "the same key with another request is refused") {
+            try await first.execute(note, idempotencyKey: "esc-1", request: "r-note")
+        }
+        // A key belongs to its ticket: the same key on another ticket is another request.
+        let other = try await first.create(draft(), idempotencyKey: nil).ticket.id
+        #expect(try await first.execute(.escalate(ticket: other, to: nil, by: .api), idempotencyKey: "esc-1", request: "r-esc").replayed == false)
+        // A rejected command records nothing: the key stays free.
+        await #expect(throws: NodeError.self) {
+            try await first.execute(.escalate(ticket: id, to: "L9", by: .api), idempotencyKey: "esc-bad", request: "r-bad")
+        }
+        #expect(try store.recover().commandKeys.count == 4)
+
+        // After a restart the keys are still known.
+        let second = try open(try Store(path: store.path), clock: clock)
+        _ = try await second.start()
+        let (afterRestart, replayedAfterRestart) = try await second.execute(note, idempotencyKey: "note-1", request: "r-note")
+        #expect(replayedAfterRestart && afterRestart.comments.filter { $0.body == "called the customer" }.count == 2)
+        #expect(try await second.execute(escalate, idempotencyKey: "esc-1", request: "r-esc").ticket.line == 1)
+        #expect(try await second.execute(.deescalate(ticket: id, to: nil, by: .api), idempotencyKey: "de-1", request: "r-de").ticket.line == 0,
+                "a new key runs")
+    }
 }
