@@ -38,8 +38,10 @@ public actor DurableCenter {
     private var node: VirtualNode
     private var workflowSource: String
     private var workflowGeneration = 0
-    private var idempotency: [String: String]
-    private var commandKeys: [CommandKey: String]
+    /// Idempotency keys decided but not yet committed; committed ones are looked up in
+    /// SQLite, so keys cost no memory and no restart time however many accumulate.
+    private var uncommittedKeys: [String: String] = [:]
+    private var uncommittedCommandKeys: [CommandKey: String] = [:]
     private var lastNumber: Int64
     private var batch = CommitBatch()
     private var batchNumber = 1
@@ -98,8 +100,6 @@ public actor DurableCenter {
             activation = WorkflowActivation(label: workflow.label, source: source, origin: defaultWorkflow.origin, at: clock.now())
         }
         self.workflowSource = source
-        self.idempotency = recovered.idempotencyKeys
-        self.commandKeys = recovered.commandKeys
         self.lastNumber = recovered.lastTicketNumber
         var node = VirtualNode(workflow: workflow, start: clock.now(), keepsHistory: false)
         node.loader = { id in try? store.ticket(id) }
@@ -142,7 +142,7 @@ public actor DurableCenter {
     /// Creates a ticket. With an idempotency key seen before, returns the ticket it created.
     public func create(_ draft: NewTicket, idempotencyKey: String?) async throws -> (ticket: Ticket, replayed: Bool) {
         try checkAvailable()
-        if let key = idempotencyKey, let existing = idempotency[key] {
+        if let key = idempotencyKey, let existing = try uncommittedKeys[key] ?? store.ticketID(forIdempotencyKey: key) {
             // The ticket may sit in the batch being filled or in the one being written.
             try await commitPending()
             guard let ticket = try ticket(existing) else { throw NodeError.notFound(existing) }
@@ -157,7 +157,7 @@ public actor DurableCenter {
         _ = try decide(.create(new))
         lastNumber = number
         if let key = idempotencyKey {
-            idempotency[key] = new.id
+            uncommittedKeys[key] = new.id
             batch.idempotencyKeys[key] = new.id
         }
         try await commitPending()
@@ -178,7 +178,7 @@ public actor DurableCenter {
     public func execute(_ command: Command, idempotencyKey: String?, request: String) async throws -> (ticket: Ticket, replayed: Bool) {
         try checkAvailable()
         let key = idempotencyKey.map { CommandKey(ticket: command.ticketID, key: $0) }
-        if let key, let seen = commandKeys[key] {
+        if let key, let seen = try uncommittedCommandKeys[key] ?? store.request(forCommandKey: key) {
             guard seen == request else { throw NodeError.idempotencyKeyReused(ticket: key.ticket, key: key.key) }
             try await commitPending()   // the first run may still be in a batch being written
             guard let ticket = try ticket(command.ticketID) else { throw NodeError.notFound(command.ticketID) }
@@ -186,7 +186,7 @@ public actor DurableCenter {
         }
         _ = try decide(command)
         if let key {
-            commandKeys[key] = request
+            uncommittedCommandKeys[key] = request
             batch.commandKeys[key] = request
         }
         try await commitPending()
@@ -386,6 +386,9 @@ public actor DurableCenter {
             observer?.committed(batchEvents: current.events.count,
                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             committedNumber = number
+            // Committed keys are found in SQLite from now on.
+            for key in current.idempotencyKeys.keys { uncommittedKeys[key] = nil }
+            for key in current.commandKeys.keys { uncommittedCommandKeys[key] = nil }
             if let sink = routingFactSink, !routed.isEmpty {
                 // The facts as this batch left the tickets: what the routing owner sees is durable.
                 let workflow = node.center.workflow

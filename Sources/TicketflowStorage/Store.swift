@@ -52,8 +52,6 @@ public struct RecoveredState: Sendable {
     /// Snapshots in storage.
     public var tickets = 0
     public var agents: [Agent] = []
-    public var idempotencyKeys: [String: String] = [:]
-    public var commandKeys: [CommandKey: String] = [:]
     public var workflow: WorkflowActivation?
     public var lastTicketNumber: Int64 = 0
     public var events: Int64 = 0
@@ -227,12 +225,6 @@ public final class Store: Sendable {
                 let data: Data = row["body"]
                 state.agents.append(try decoder.decode(Agent.self, from: data))
             }
-            for row in try Row.fetchAll(db, sql: "SELECT key, ticket FROM idempotency") {
-                state.idempotencyKeys[row["key"]] = row["ticket"]
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT ticket, key, request FROM command_key") {
-                state.commandKeys[CommandKey(ticket: row["ticket"], key: row["key"])] = row["request"]
-            }
             if let row = try Row.fetchOne(db, sql: "SELECT label, source, origin, activated FROM workflow ORDER BY version DESC LIMIT 1") {
                 state.workflow = WorkflowActivation(label: row["label"], source: row["source"], origin: row["origin"],
                                                     at: Instant(millis: row["activated"]))
@@ -288,6 +280,18 @@ public final class Store: Sendable {
                 }
             }
             if !chunk.isEmpty { _ = pipe.put(chunk) }
+        }
+    }
+
+    /// The ticket that a committed create with this idempotency key made.
+    public func ticketID(forIdempotencyKey key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT ticket FROM idempotency WHERE key = ?", arguments: [key]) }
+    }
+
+    /// The request fingerprint committed with this command key.
+    public func request(forCommandKey key: CommandKey) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT request FROM command_key WHERE ticket = ? AND key = ?", arguments: [key.ticket, key.key])
         }
     }
 

@@ -207,7 +207,9 @@ import TicketflowWorkflow
         await #expect(throws: NodeError.self) {
             try await first.execute(.escalate(ticket: id, to: "L9", by: .api), idempotencyKey: "esc-bad", request: "r-bad")
         }
-        #expect(try store.recover().commandKeys.count == 4)
+        for key in ["esc-1", "note-1", "note-2"] { #expect(try store.request(forCommandKey: CommandKey(ticket: id, key: key)) != nil, "\(key)") }
+        #expect(try store.request(forCommandKey: CommandKey(ticket: other, key: "esc-1")) == "r-esc")
+        #expect(try store.request(forCommandKey: CommandKey(ticket: id, key: "esc-bad")) == nil)
 
         // After a restart the keys are still known.
         let second = try open(try Store(path: store.path), clock: clock)
