@@ -24,11 +24,16 @@ fi
 # The members to act on, checked by the same code a node runs at start (a broken file or
 # an unknown node name stops here, before anything starts): name, http, zmq, data, partitions.
 members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
+# Whether PID is this cluster's node NAME: a pid file can outlive its process, and the
+# pid can be taken by an unrelated one, which must be neither counted nor signalled.
+is_node() {
+  [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "serve --cluster .* --node $2\( \|$\)"
+}
 started=()
 while IFS=$'\t' read -r name http _ data _; do
   mkdir -p "$data"
   pidfile="$data/node.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [ -f "$pidfile" ] && is_node "$(cat "$pidfile")" "$name"; then
     echo "$name already running (pid $(cat "$pidfile"))"
     continue
   fi

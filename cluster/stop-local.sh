@@ -16,11 +16,16 @@ if [ ! -x "$bin" ]; then
 fi
 # name, http, zmq, data, partitions of the members to stop (the file checked as a node would).
 members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
+# Whether PID is this cluster's node NAME: a pid file can outlive its process, and the
+# pid can be taken by an unrelated one, which must be neither counted nor signalled.
+is_node() {
+  [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "serve --cluster .* --node $2\( \|$\)"
+}
 while IFS=$'\t' read -r name _ _ data _; do
   pidfile="$data/node.pid"
   [ -f "$pidfile" ] || { echo "$name: not started here"; continue; }
   pid=$(cat "$pidfile")
-  if ! kill -0 "$pid" 2>/dev/null; then echo "$name: not running"; rm -f "$pidfile"; continue; fi
+  if ! is_node "$pid" "$name"; then echo "$name: not running"; rm -f "$pidfile"; continue; fi
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "$name: killed after 10 s"; else echo "$name: stopped"; fi

@@ -346,6 +346,19 @@ import TicketflowTesting
         // Nothing runs there, so stopping says so for each member (by its data directory).
         let stop = try TestSupport.runScript("cluster/stop-local.sh", [file], timeout: 60)
         #expect(stop.status == 0 && stop.stdout.contains("alpha: not started here") && stop.stdout.contains("beta: not started here"), "\(stop.stdout)")
+
+        // A stale pid file whose pid now belongs to another program: that program is left alone.
+        let bystander = Process()
+        bystander.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        bystander.arguments = ["30"]
+        try bystander.run()
+        defer { bystander.terminate() }
+        try FileManager.default.createDirectory(atPath: "\(dir)/first node", withIntermediateDirectories: true)
+        try "\(bystander.processIdentifier)\n".write(toFile: "\(dir)/first node/node.pid", atomically: true, encoding: .utf8)
+        let stale = try TestSupport.runScript("cluster/stop-local.sh", [file, "alpha"], timeout: 60)
+        #expect(stale.status == 0 && stale.stdout.contains("alpha: not running"), "\(stale.stdout) \(stale.stderr)")
+        #expect(bystander.isRunning, "stop-local.sh signalled a process that is not a node")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/first node/node.pid"))
     }
 
     @Test func aNodeThatCannotStartIsReportedAtOnce() async throws {
