@@ -52,7 +52,7 @@ struct ForwardedRequest: Equatable, Sendable, WireCodable {
 
 /// The owner's answer to a forwarded request: status, the headers a client needs, body.
 struct ForwardedResponse: Equatable, Sendable, WireCodable {
-    static let carriedHeaders = ["content-type", "location", "retry-after"]
+    static let carriedHeaders = ["content-type", "location", "retry-after", "idempotent-replayed"]
 
     var status: Int
     var headers: [ForwardedRequest.Header]

@@ -93,6 +93,12 @@ import TicketflowTesting
         let page = try await clients["n3"]!.get("/api/v1/tickets?limit=500")
         #expect((page.json?["tickets"] as? [Any])?.count == 30)
 
+        // A keyed comment on one of n2's tickets, sent through n1 (forwarded to n2).
+        let commented = try #require(owners["n2"]?.sorted().first)
+        let note: [String: Any] = ["body": "Forwarded note", "public": false]
+        let noted = try await clients["n1"]!.post("/api/v1/tickets/\(commented)/comments", note, headers: ["Idempotency-Key": "note-1"])
+        #expect(noted.status == 201 && noted.headers["x-ticketflow-node"] == "n2", "\(noted.status) \(noted.text)")
+
         // SIGKILL n2: its partitions answer 503 with Retry-After; the others keep working.
         kill(try cluster.pid("n2"), SIGKILL)
         try await cluster.waitForLiveness(seenBy: "n1", alive: ["n1", "n3"])
@@ -129,11 +135,16 @@ import TicketflowTesting
                 #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "ticket \(id) via \(via) after restart: \(reply.status)")
             }
         }
+        // The comment's retry through another node is answered from the first run, once.
+        let retried = try await clients["n3"]!.post("/api/v1/tickets/\(commented)/comments", note, headers: ["Idempotency-Key": "note-1"])
+        #expect(retried.status == 200 && retried.headers["idempotent-replayed"] == "true", "\(retried.status) \(retried.text)")
+        #expect((retried.json?["comments"] as? [[String: Any]])?.filter { $0["body"] as? String == "Forwarded note" }.count == 1)
         // A retried create with a key seen before returns the same ticket, whichever node takes it.
         for (key, id) in keyed.prefix(5) {
             for via in names {
                 let retry = try await clients[via]!.post("/api/v1/tickets", newTicket(0), headers: ["Idempotency-Key": key])
                 #expect(retry.json?["id"] as? String == id, "retry of \(key) via \(via)")
+                #expect(retry.status == 200 && retry.headers["idempotent-replayed"] == "true", "retry of \(key) via \(via): \(retry.status)")
             }
         }
         let all = try await clients["n2"]!.get("/api/v1/tickets?limit=500")
