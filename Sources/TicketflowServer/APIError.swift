@@ -58,14 +58,18 @@ enum JSON {
     }
 
     /// Reads a JSON object body of at most `limit` bytes.
-    static func object(_ request: Request, limit: Int) async throws -> [String: Any] {
-        var request = request
-        let buffer: ByteBuffer
+    /// The whole body, at most `limit` bytes; a larger one is a 413 `body_too_large`.
+    static func body(_ request: inout Request, limit: Int) async throws -> ByteBuffer {
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            return try await request.collectBody(upTo: limit)
         } catch {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit) bytes")
         }
+    }
+
+    static func object(_ request: Request, limit: Int) async throws -> [String: Any] {
+        var request = request
+        let buffer = try await body(&request, limit: limit)
         guard buffer.readableBytes > 0 else { throw APIError(.badRequest, "malformed_json", "the request needs a JSON object body") }
         let parsed: Any
         do {

@@ -71,7 +71,7 @@ struct ClusterMiddleware: RouterMiddleware {
                          next: (Request, Context) async throws -> Response) async throws -> Response {
         if member == gateway.me { return try await next(request, context) }
         var request = request
-        let body = try await request.collectBody(upTo: maxBody)
+        let body = try await JSON.body(&request, limit: maxBody)
         return try await gateway.call(member, request, body: Array(buffer: body), context: context, local: next, why: why)
     }
 
@@ -128,7 +128,7 @@ struct ClusterMiddleware: RouterMiddleware {
             throw e
         }
         var request = request
-        let body = try await request.collectBody(upTo: maxBody)
+        let body = try await JSON.body(&request, limit: maxBody)
         let local = try await next(Request(head: request.head, body: .init(buffer: body)), context)
         guard local.status.code < 300 else { return local }
         var failed: [String] = []

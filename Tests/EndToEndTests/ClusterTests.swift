@@ -297,6 +297,21 @@ import TicketflowTesting
         }
         let log = try String(contentsOfFile: "\(cluster.dir)/n1/node.log", encoding: .utf8)
         #expect(log.contains("dropped a malformed frame from evil"))
+
+        // Bad HTTP input about another node's ticket gets the same 4xx as on its owner.
+        let map = cluster.config.partitionMap
+        var onN2: String?
+        for _ in 0..<20 where onN2 == nil {
+            let id = try #require(try await n1.post("/api/v1/tickets", newTicket(0)).json?["id"] as? String)
+            if map.owner(of: map.partition(forKey: id)) == "n2" { onN2 = id }
+        }
+        let remote = try #require(onN2)
+        let huge = Data(#"{"body":""#.utf8) + Data(repeating: UInt8(ascii: "x"), count: 2 << 20) + Data(#""}"#.utf8)
+        for (body, status, code) in [(huge, 413, "body_too_large"), (Data("{not json".utf8), 400, "malformed_json")] {
+            let reply = try await n1.request("POST", "/api/v1/tickets/\(remote)/comments", raw: body)
+            #expect(reply.status == status && (reply.json?["error"] as? [String: Any])?["code"] as? String == code, "\(reply.status) \(reply.text.prefix(300))")
+        }
+        #expect((try await n1.get("/api/v1/tickets/\(remote)").json?["comments"] as? [Any])?.isEmpty == true)
     }
 
     @Test func aBadClusterFileOrNodeIsRefusedClearly() throws {
