@@ -36,6 +36,10 @@ public struct APIError: Error, Sendable {
             return e
         case let e as HTTPError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
+        case let e as HTTPError where e.status == .notFound:
+            return APIError(.notFound, "unknown_route", "no such path, or not with this method; see docs/openapi.yaml")
+        case let e as HTTPError:
+            return APIError(e.status, "http_error", e.body ?? e.status.reasonPhrase)
         default:
             return APIError(.internalServerError, "internal", "internal error: \(error)")
         }

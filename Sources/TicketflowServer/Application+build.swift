@@ -78,6 +78,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
 
     let clusterRouter = routing?.router
     let router = Router()
+    router.add(middleware: JSONErrorMiddleware())
     if let gateway {
         router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes))
         ClusterRoutes(gateway: gateway).register(on: router)

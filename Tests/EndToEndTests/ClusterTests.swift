@@ -312,6 +312,10 @@ import TicketflowTesting
             #expect(reply.status == status && (reply.json?["error"] as? [String: Any])?["code"] as? String == code, "\(reply.status) \(reply.text.prefix(300))")
         }
         #expect((try await n1.get("/api/v1/tickets/\(remote)").json?["comments"] as? [Any])?.isEmpty == true)
+        for (method, path) in [("GET", "/api/v1/nothing"), ("DELETE", "/api/v1/tickets/\(remote)")] {
+            let reply = try await n1.request(method, path)
+            #expect(reply.status == 404 && (reply.json?["error"] as? [String: Any])?["code"] as? String == "unknown_route", "\(method) \(path): \(reply.status) \(reply.text)")
+        }
     }
 
     @Test func aBadClusterFileOrNodeIsRefusedClearly() throws {

@@ -155,6 +155,8 @@ import TicketflowTesting
             ("GET", "/api/v1/tickets/424242", nil, 404, "unknown_ticket"),
             ("GET", "/api/v1/tickets?colour=red", nil, 400, "unknown_parameter"),
             ("GET", "/api/v1/cluster", nil, 404, "not_clustered"),
+            ("GET", "/api/v1/nothing", nil, 404, "unknown_route"),
+            ("DELETE", "/api/v1/tickets/\(id)", nil, 404, "unknown_route"),
         ]
         for (method, path, body, status, code) in cases {
             let reply = try await client.request(method, path, raw: body)
