@@ -5,7 +5,8 @@
 #
 #   cluster/start-local.sh [CLUSTER_FILE] [NODE ...]
 #
-# TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing).
+# TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing;
+# see cluster/members.sh).
 set -euo pipefail
 # Close descriptors inherited from the caller (a test runner's pipes, say) so the nodes,
 # which outlive this script, do not hold them open. 255 is bash's own handle on this script.
@@ -16,19 +17,8 @@ done
 cd "$(dirname "$0")/.."
 file=${1:-cluster/local.yaml}
 shift || true
-bin=${TICKETFLOW_BIN:-.build/release/ticketflow}
-if [ ! -x "$bin" ]; then
-  echo "building $bin"
-  make -s build >/dev/null
-fi
-# The members to act on, checked by the same code a node runs at start (a broken file or
-# an unknown node name stops here, before anything starts): name, http, zmq, data, partitions.
-members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
-# Whether PID is this cluster's node NAME: a pid file can outlive its process, and the
-# pid can be taken by an unrelated one, which must be neither counted nor signalled.
-is_node() {
-  [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "serve --cluster .* --node $2\( \|$\)"
-}
+source cluster/members.sh
+members=$(cluster_members "$file" "$@") || exit 1
 started=()
 while IFS=$'\t' read -r name http _ data _; do
   mkdir -p "$data"

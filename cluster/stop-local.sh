@@ -4,23 +4,14 @@
 #
 #   cluster/stop-local.sh [CLUSTER_FILE] [NODE ...]
 #
-# TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing).
+# TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing;
+# see cluster/members.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=${1:-cluster/local.yaml}
 shift || true
-bin=${TICKETFLOW_BIN:-.build/release/ticketflow}
-if [ ! -x "$bin" ]; then
-  echo "building $bin"
-  make -s build >/dev/null
-fi
-# name, http, zmq, data, partitions of the members to stop (the file checked as a node would).
-members=$("$bin" cluster members --tsv "$file" "$@") || exit 1
-# Whether PID is this cluster's node NAME: a pid file can outlive its process, and the
-# pid can be taken by an unrelated one, which must be neither counted nor signalled.
-is_node() {
-  [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "serve --cluster .* --node $2\( \|$\)"
-}
+source cluster/members.sh
+members=$(cluster_members "$file" "$@") || exit 1
 while IFS=$'\t' read -r name _ _ data _; do
   pidfile="$data/node.pid"
   [ -f "$pidfile" ] || { echo "$name: not started here"; continue; }
