@@ -61,7 +61,6 @@ enum JSON {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads a JSON object body of at most `limit` bytes.
     /// The whole body, at most `limit` bytes; a larger one is a 413 `body_too_large`.
     static func body(_ request: inout Request, limit: Int) async throws -> ByteBuffer {
         do {
@@ -71,6 +70,7 @@ enum JSON {
         }
     }
 
+    /// Reads a JSON object body of at most `limit` bytes.
     static func object(_ request: Request, limit: Int) async throws -> [String: Any] {
         var request = request
         let buffer = try await body(&request, limit: limit)

@@ -12,7 +12,7 @@ enum Views {
             "line": workflow.lines.indices.contains(t.line) ? workflow.lines[t.line].name : String(t.line),
             "queue": t.queue, "assignee": t.assignee.map { $0 as Any } ?? NSNull(), "type": t.type.map { $0 as Any } ?? NSNull(),
             "created_at": t.createdAt.iso8601, "updated_at": t.updatedAt.iso8601, "workflow_version": t.workflowVersion,
-            "sla": t.slaClocks.keys.map { sla(t.slaClocks[$0]!) },
+            "sla": t.slaClocks.values.map(sla),
         ]
         if withComments { out["comments"] = t.comments.map(comment) }
         return out

@@ -77,7 +77,7 @@ struct ReportCollector {
     mutating func retire(_ ticket: Ticket?, workflow: Workflow) {
         guard let ticket else { return }
         retiredSolved += 1
-        for key in ticket.slaClocks.keys { tally(ticket.slaClocks[key]!, key: key, into: &retiredCompliance) }
+        for (key, clock) in ticket.slaClocks { tally(clock, key: key, into: &retiredCompliance) }
         createdAt[ticket.id] = nil
         replied.remove(ticket.id)
         resolved.remove(ticket.id)
@@ -129,7 +129,7 @@ struct ReportCollector {
         for id in center.tickets.keys.sorted() {
             let ticket = center.tickets[id]!
             if ticket.isSolved(in: workflow) { solved += 1 } else { backlog[workflow.lines[ticket.line].name, default: 0] += 1 }
-            for key in ticket.slaClocks.keys { tally(ticket.slaClocks[key]!, key: key, into: &compliance) }
+            for (key, clock) in ticket.slaClocks { tally(clock, key: key, into: &compliance) }
         }
         for key in compliance.keys {
             let c = compliance[key]!
