@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers (inside out): Core → Workflow → Runtime → ticketflow.
+// Layers (inside out): Core → Workflow → Runtime → Storage → Node → Server/Cluster → ticketflow.
 // An inner module never imports an outer one; see docs/architecture.md.
 let package = Package(
     name: "Ticketflow",
@@ -33,13 +33,18 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TicketflowRuntime", dependencies: ["TicketflowCore", "TicketflowWorkflow"]),
+        // Storage stores and decides nothing: it knows the core's values and SQLite, no more.
         .target(name: "TicketflowStorage", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
+            "TicketflowCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The node: a sans-IO state machine and the actor that performs its actions.
+        .target(name: "TicketflowNode", dependencies: [
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TicketflowServer", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowCluster",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowCluster",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -69,7 +74,7 @@ let package = Package(
         ]),
         .target(name: "CMallocStats"),
         .executableTarget(name: "TicketflowBench", dependencies: [
-            "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowStorm",
+            "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowStorm",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -80,6 +85,9 @@ let package = Package(
         .testTarget(name: "TicketflowStorageTests", dependencies: [
             "TicketflowStorage", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "TicketflowNodeTests", dependencies: [
+            "TicketflowNode", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
             "TicketflowServer", "TicketflowTesting", "TicketflowCluster",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -4,6 +4,7 @@ import Glibc
 import Histogram
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 import TicketflowStorm
 import TicketflowWorkflow
@@ -37,7 +38,7 @@ func benchTimers(counts: [Int]) {
 }
 
 /// 3b. Firing lateness on the real clock: 20,000 SLA breaches falling due over four seconds,
-/// fired by `CenterActor.runTimers` through the engine; the engine records how late each fired.
+/// fired by the durable node's timer loop through the engine; the engine records how late each fired.
 func benchTimerLateness() async throws {
     let source = """
     workflow: lateness
@@ -46,17 +47,24 @@ func benchTimerLateness() async throws {
       - {name: p, calendar: 24x7, targets: {first_reply: 2s}}
     """
     guard let workflow = WorkflowLoader.load(text: source).workflow else { return }
+    let dir = NSTemporaryDirectory() + "tf-lateness-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let log = LatenessLog()
-    let actor = CenterActor(workflow: workflow, clock: SystemClock()) { events in
-        for e in events { if case .timerFired(_, let late) = e.change { log.add(late.millis) } }
-    }
-    let loop = Task { await actor.runTimers() }
+    let node = try DurableNode(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, .file("bench")),
+                               clock: SystemClock(), logger: quietLogger(), observer: log)
+    _ = try await node.start()
+    let loop = Task { await node.runTimers() }
     let total = 20_000
     let start = ContinuousClock.now
-    for i in 0..<total {
-        let planned = start + .microseconds(Int64(i) * 200)   // 5,000 creates a second
-        if planned > ContinuousClock.now { try? await Task.sleep(until: planned, clock: .continuous) }
-        _ = await actor.execute(.create(NewTicket(id: "T\(i)", subject: "s", requester: Requester(name: "n", email: "e@x"))))
+    // Creates are sent without waiting for their commit, as many clients would.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for i in 0..<total {
+            let planned = start + .microseconds(Int64(i) * 200)   // 5,000 creates a second
+            if planned > ContinuousClock.now { try? await Task.sleep(until: planned, clock: .continuous) }
+            group.addTask { _ = try await node.create(NewTicket(id: "", subject: "s", requester: Requester(name: "n", email: "e@x")), idempotencyKey: nil) }
+        }
+        try await group.waitForAll()
     }
     while log.count < total && elapsedSeconds(since: start) < 30 { try? await Task.sleep(for: .milliseconds(50)) }
     loop.cancel()
@@ -67,11 +75,16 @@ func benchTimerLateness() async throws {
            note: "\(values.count) fired; target p99 ≤ 10 ms")
 }
 
-final class LatenessLog: @unchecked Sendable {
+final class LatenessLog: NodeObserver, @unchecked Sendable {
     // @unchecked Sendable: `values` is only touched while holding `lock`.
     private let lock = NSLock()
     private var values: [Int64] = []
     func add(_ v: Int64) { lock.withLock { values.append(v) } }
+    func accepted(_ events: [Event]) {
+        for e in events { if case .timerFired(_, let late) = e.change { add(late.millis) } }
+    }
+    func rejected(_ code: String) {}
+    func committed(batchEvents: Int, seconds: Double) {}
     var count: Int { lock.withLock { values.count } }
     var sorted: [Int64] { lock.withLock { values.sorted() } }
 }
@@ -122,7 +135,7 @@ func benchRestart(count: Int) async throws {
         var node = VirtualNode(workflow: workflow, start: Instant(millis: Int64(Date().timeIntervalSince1970 * 1000)), keepsHistory: false)
         let t0 = ContinuousClock.now
         var batch = CommitBatch()
-        batch.workflow = WorkflowActivation(label: workflow.label, source: source, origin: "bench", at: node.now)
+        batch.workflow = WorkflowActivation(label: workflow.label, source: source, origin: .file("bench"), at: node.now)
         for i in 1...count {
             var new = draft(i)
             new.id = String(i)
@@ -145,7 +158,7 @@ func benchRestart(count: Int) async throws {
     for _ in 0..<2 {
         let heapBefore = heapInUse()
         let t = ContinuousClock.now
-        let node = try DurableCenter(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, "bench"),
+        let node = try DurableNode(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, .file("bench")),
                                      clock: SystemClock(), logger: quietLogger())
         let opened = elapsedSeconds(since: t)
         let overdue = try await node.start()
@@ -188,7 +201,7 @@ func benchPeerProcess(count: Int) async throws {
     let dir = temporaryDirectory("tf-bench-peer")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (workflow, source) = loadWorkflow()
-    let node = try DurableCenter(store: try Store(path: dir + "/node.sqlite", durability: .full), defaultWorkflow: (workflow, source, "bench"),
+    let node = try DurableNode(store: try Store(path: dir + "/node.sqlite", durability: .full), defaultWorkflow: (workflow, source, .file("bench")),
                                  clock: SystemClock(), logger: quietLogger())
     _ = try await node.start()
     func process(_ n: Int) async throws {

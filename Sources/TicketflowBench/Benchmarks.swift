@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 import TicketflowStorm
 import TicketflowWorkflow
@@ -48,7 +49,7 @@ func benchDurable(seconds: Double, durability: Durability) async throws {
     let (workflow, source) = loadWorkflow()
     let stats = CommitStats()
     let store = try Store(path: dir + "/node.sqlite", durability: durability)
-    let node = try DurableCenter(store: store, defaultWorkflow: (workflow, source, "bench"), clock: SystemClock(), logger: quietLogger(), observer: stats)
+    let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file("bench")), clock: SystemClock(), logger: quietLogger(), observer: stats)
     _ = try await node.start()
     stats.reset()
 

@@ -106,6 +106,11 @@ public struct RoutingTable: Sendable {
         }
     }
 
+    /// How many tickets wait in a queue, exactly (proposed ones included until they are decided).
+    public func waitingCount(in queue: String) -> Int {
+        waiting[queue]?.reduce(0) { $0 + $1.count } ?? 0
+    }
+
     /// Waiting tickets of a queue in the order they will be assigned: urgent first, then by arrival.
     public func waitingTickets(in queue: String, limit: Int = .max) -> [String] {
         guard let lists = waiting[queue] else { return [] }

@@ -13,10 +13,12 @@ public struct SupportCenter: Sendable {
     /// agents this center does not hold (the caller has checked them), and routing is done
     /// by the routing owner from the facts this node sends it.
     public var agentsAreRemote = false
-    /// Brings back a ticket that was passivated (its state is in storage; its routing fact
-    /// never left `routing`) when routing proposes it. Set by the shell, which keeps the
-    /// snapshots; reading state is not deciding, so the center stays a function of it.
-    public var loader: (@Sendable (String) -> Ticket?)?
+    /// Routing proposals whose ticket is not in memory (passivated: its state is in storage,
+    /// its routing fact never left `routing`), in the order they were made. Deciding stops at
+    /// the first of them until the shell brings the tickets in (`activate`) or reports them
+    /// gone (`ticketsNotFound`) and calls `dispatchWaiting` again: the center never reads
+    /// storage, so every decision is a function of what is in memory.
+    public private(set) var stalledProposals: [RoutingTable.Proposal] = []
 
     public init(workflow: Workflow) {
         engine = Engine(workflow: workflow)
@@ -125,12 +127,36 @@ public struct SupportCenter: Sendable {
 
     // MARK: Routing
 
+    /// The tickets routing wants to assign that are not in memory: the shell loads them
+    /// before routing can go on.
+    public var ticketsToLoad: [String] {
+        stalledProposals.lazy.filter { self.tickets[$0.ticket] == nil }.map(\.ticket)
+    }
+
+    /// Tickets the shell looked for and could not bring in: their proposals end, and they
+    /// stay waiting (a read error) or leave routing's view (a ticket that is no more).
+    public mutating func ticketsNotFound(_ ids: [String]) {
+        let gone = Set(ids)
+        stalledProposals.removeAll { proposal in
+            guard gone.contains(proposal.ticket) else { return false }
+            routing.resolve(proposal.ticket)
+            return true
+        }
+    }
+
     /// Decides the routing table's proposals one by one; each assignment runs triggers and
-    /// SLA settling like any command. A refused proposal leaves its ticket waiting.
+    /// SLA settling like any command. A refused proposal leaves its ticket waiting. Stops,
+    /// keeping the rest in order, at a proposal whose ticket is not in memory.
     mutating func dispatch(at now: Instant) -> [Event] {
         var events: [Event] = []
-        for proposal in routing.propose() {
-            if tickets[proposal.ticket] == nil, let passivated = loader?(proposal.ticket) { activate(passivated) }
+        var proposals = stalledProposals
+        stalledProposals = []
+        proposals += routing.propose()
+        for (index, proposal) in proposals.enumerated() {
+            if tickets[proposal.ticket] == nil {
+                stalledProposals = Array(proposals[index...])
+                return events
+            }
             if let ticket = tickets[proposal.ticket], ticket.assignee == nil,
                case .success(let assigned) = engine.decision(.assign(ticket: proposal.ticket, agent: proposal.agent, by: proposal.cause),
                                                              for: ticket, at: now) {

@@ -97,6 +97,14 @@ public struct TimerQueue: Sendable {
         return heap.first.map { Instant(millis: $0.due) }
     }
 
+    /// The earliest timer if it is due at `now`, left in the queue.
+    public mutating func peekDue(at now: Instant) -> Due? {
+        ensureHeap()
+        dropStale()
+        guard let top = heap.first, top.due <= now.millis else { return nil }
+        return Due(ticket: ticketID(top.ticket), timer: names.name(top.timer), due: Instant(millis: top.due))
+    }
+
     /// Removes and returns the earliest timer if it is due at `now`.
     public mutating func popDue(at now: Instant) -> Due? {
         ensureHeap()

@@ -1,22 +1,26 @@
 import TicketflowCore
 
-/// A support center on the virtual clock: the pure `SupportCenter` plus the shell's
-/// duties — mirroring timers into a `TimerQueue`, firing them as time advances, and
-/// collecting notifications in an outbox. Workflow tests and simulations run on it.
+/// A support center on a clock it is told about: the pure `SupportCenter` plus the timer
+/// queue mirrored from the tickets' timers, fired as time advances, and (for tests) the
+/// journal and the outbox. Workflow tests and simulations drive it on virtual time; the
+/// durable node's state machine (`NodeStateMachine`, TicketflowNode) holds one and drives it
+/// on the system clock. It never reads storage: a node that passivates tickets sets
+/// `ticketsMayBeElsewhere`, and then a due timer or a routing proposal whose ticket is not in
+/// memory stops it until the shell brings that ticket in (`ticketsToLoad`, `activate`).
 public struct VirtualNode: Sendable {
     public private(set) var center: SupportCenter
     public private(set) var timers = TimerQueue()
     public private(set) var outbox: [Notification] = []
     public private(set) var now: Instant
     /// Every event so far, in order, and every notification, when `keepsHistory` is set
-    /// (tests read them; simulations and `CenterActor`, which hand events on, do not keep them).
+    /// (tests read them; simulations and the durable node, which hand events on, do not keep them).
     public private(set) var journal: [Event] = []
     public var keepsHistory: Bool
-    /// Brings a ticket that is not in memory (passivated) back from storage; nil when there is none.
-    public var loader: (@Sendable (String) -> Ticket?)? {
-        get { center.loader }
-        set { center.loader = newValue }
-    }
+    /// Set by a shell that passivates tickets: a ticket missing from memory may then be in
+    /// storage, so timers and routing wait for it instead of treating it as unknown.
+    public var ticketsMayBeElsewhere = false
+    /// A due timer whose ticket is not in memory: `advance` stopped before it.
+    public private(set) var timerBlockedOn: String?
 
     public init(workflow: Workflow, start: Instant, keepsHistory: Bool = true) {
         self.center = SupportCenter(workflow: workflow)
@@ -24,12 +28,10 @@ public struct VirtualNode: Sendable {
         self.keepsHistory = keepsHistory
     }
 
-    /// Runs a command at the current virtual instant.
+    /// Runs a command at the current virtual instant. A shell that passivates tickets brings
+    /// the command's ticket in first (`needsTicket`).
     @discardableResult
     public mutating func execute(_ command: Command) -> Result<[Event], Rejection> {
-        // A create names a ticket nobody has yet: looking for it in storage (one SQLite read
-        // per create on a durable node) would only find nothing.
-        if case .create = command {} else { activate(command.ticketID) }
         let result = center.execute(command, at: now)
         if case .success(let events) = result { absorb(events) }
         return result
@@ -58,15 +60,36 @@ public struct VirtualNode: Sendable {
         set { center.agentsAreRemote = newValue }
     }
 
+    /// The ticket a command needs in memory before it is decided, when it is not there (a
+    /// create names a ticket nobody has yet: looking for it would only find nothing).
+    public func needsTicket(for command: Command) -> String? {
+        guard ticketsMayBeElsewhere else { return nil }
+        if case .create = command { return nil }
+        return center.tickets[command.ticketID] == nil ? command.ticketID : nil
+    }
+
+    /// Tickets to bring in before time or routing can go on: the ticket of a due timer that
+    /// `advance` stopped before, and those of stalled routing proposals.
+    public var ticketsToLoad: [String] {
+        var ids = center.ticketsToLoad
+        if let blocked = timerBlockedOn, center.tickets[blocked] == nil, !ids.contains(blocked) { ids.append(blocked) }
+        return ids
+    }
+
     /// Moves time forward to `instant`, firing every timer due on the way at its exact instant.
-    /// Returns the events the timers caused.
+    /// Returns the events the timers caused. With `ticketsMayBeElsewhere`, stops before a due
+    /// timer whose ticket is not in memory (`timerBlockedOn`), leaving `now` at that timer.
     @discardableResult
     public mutating func advance(to instant: Instant) -> [Event] {
         var caused: [Event] = []
+        timerBlockedOn = nil
         while let next = timers.nextDue(), next <= instant {
             now = max(now, next)
+            if ticketsMayBeElsewhere, let waiting = timers.peekDue(at: now), center.tickets[waiting.ticket] == nil {
+                timerBlockedOn = waiting.ticket
+                return caused
+            }
             guard let due = timers.popDue(at: now) else { break }
-            activate(due.ticket)
             if case .success(let events) = center.execute(.timerFired(ticket: due.ticket, timer: due.timer), at: now) {
                 absorb(events)
                 caused += events
@@ -102,17 +125,28 @@ public struct VirtualNode: Sendable {
     @discardableResult
     public mutating func passivate(_ id: String) -> Bool { center.passivate(id) }
 
+    /// Brings a passivated ticket back, as the shell read it from storage.
+    public mutating func activate(_ ticket: Ticket) {
+        if center.tickets[ticket.id] == nil { center.activate(ticket) }
+    }
+
+    /// Tickets the shell looked for and did not find: routing proposals for them end, and a
+    /// due timer of one that is no more is dropped (a timer belongs to a live ticket).
+    public mutating func ticketsNotFound(_ ids: [String], gone: Bool) {
+        center.ticketsNotFound(ids)
+        guard gone else { return }
+        for id in ids where id == timerBlockedOn {
+            while let due = timers.peekDue(at: now), due.ticket == id { _ = timers.popDue(at: now) }
+            timerBlockedOn = nil
+        }
+    }
+
     /// Routes waiting tickets now (after a restore).
     @discardableResult
     public mutating func dispatchWaiting() -> [Event] {
         let events = center.dispatchWaiting(at: now)
         absorb(events)
         return events
-    }
-
-    private mutating func activate(_ id: String) {
-        guard center.tickets[id] == nil, let loader, let ticket = loader(id) else { return }
-        center.activate(ticket)
     }
 
     /// The earliest pending timer, for event loops that interleave their own events.

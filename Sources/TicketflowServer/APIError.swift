@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// An error answer: a status, a stable machine-readable code and a message for people.

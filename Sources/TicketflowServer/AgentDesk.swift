@@ -1,4 +1,5 @@
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// Where the agent routes of the HTTP API find agents: the node itself when it runs alone,
@@ -18,7 +19,7 @@ protocol AgentDesk: Sendable {
 
 /// A node running alone keeps its agents itself.
 struct LocalAgents: AgentDesk {
-    let node: DurableCenter
+    let node: DurableNode
 
     func upsert(_ agent: Agent) async throws { try await node.upsert(agent) }
     func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { try await node.setPresence(agentID, presence) }

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TicketflowCluster
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 import TicketflowWorkflow
 
@@ -31,7 +32,7 @@ public struct StartupError: Error, CustomStringConvertible {
 /// Builds the node exactly as production runs it — tests use the very same function.
 /// Opens the data directory, recovers, fires overdue timers, and returns the application
 /// (HTTP server, timer loop and outbox delivery as services) and the node.
-public func buildApplication(_ config: ServerConfiguration, logger: Logger) async throws -> (some ApplicationProtocol, DurableCenter) {
+public func buildApplication(_ config: ServerConfiguration, logger: Logger) async throws -> (some ApplicationProtocol, DurableNode) {
     let outcome = WorkflowLoader.load(path: config.workflowPath)
     guard let workflow = outcome.workflow else {
         throw StartupError(description: "workflow \(config.workflowPath) has errors:\n" + outcome.diagnostics.map(\.description).joined(separator: "\n"))
@@ -50,7 +51,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let metrics = NodeMetrics()
     let clock = SystemClock()
     // In a cluster the routing owner keeps the agents and routes every node's tickets.
-    let node = try DurableCenter(store: store, defaultWorkflow: (workflow, source, "file:\(config.workflowPath)"), clock: clock,
+    let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
                                  logger: logger, observer: metrics, admitsTicketNumber: admits, agentsAreRemote: config.cluster != nil)
     let overdue = try await node.start()
     let elapsed = ContinuousClock.now - started

@@ -1,6 +1,7 @@
 import Foundation
 import TicketflowCluster
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// Cluster-wide routing, as the gateway sees it: who the routing owner is, and the calls

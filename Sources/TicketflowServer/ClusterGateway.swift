@@ -6,6 +6,7 @@ import NIOCore
 import NIOEmbedded
 import Synchronization
 import TicketflowCluster
+import TicketflowNode
 import TicketflowStorage
 
 /// This node's place in a cluster: the actor system over ZeroMQ, the partition map, and the
@@ -35,7 +36,7 @@ public final class ClusterGateway: Sendable {
     @TaskLocal static var forwardedFrom: String?
 
     /// Binds this node's ZeroMQ endpoint and connects to every peer.
-    public init(config: ClusterConfig, me: String, node: DurableCenter, logger: Logger,
+    public init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
                 metrics: @escaping @Sendable () async -> String) throws {
         guard let mine = config.node(me) else { throw StartupError(description: "node '\(me)' is not in the cluster file") }
         self.config = config

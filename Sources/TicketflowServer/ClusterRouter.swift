@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// The cluster's routing owner (one node, the owner of the partition of the key `routing`):
@@ -14,7 +15,7 @@ import TicketflowStorage
 /// would be undercounted — and never proposes tickets of a node it has not learned.
 actor ClusterRouter: AgentDesk {
     let gateway: ClusterGateway
-    let node: DurableCenter
+    let node: DurableNode
     let logger: Logger
     private var table: RoutingTable
     /// Routing facts of every open ticket in the cluster, by ticket id.
@@ -35,7 +36,7 @@ actor ClusterRouter: AgentDesk {
     /// Proposals sent to ticket owners at once, at most.
     static let inFlight = 64
 
-    init(gateway: ClusterGateway, node: DurableCenter, logger: Logger) async {
+    init(gateway: ClusterGateway, node: DurableNode, logger: Logger) async {
         self.gateway = gateway
         self.node = node
         self.logger = logger

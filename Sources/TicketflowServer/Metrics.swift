@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// Prometheus metrics: counters fed by the node as it works, gauges read at scrape time.
@@ -12,6 +13,7 @@ final class NodeMetrics: NodeObserver {
     private let breaches: Counter
     private let commitSeconds: ValueHistogram
     private let batchEvents: ValueHistogram
+    private let readErrors: Counter
 
     init() {
         accepted = registry.makeCounter(name: "ticketflow_commands_total", labels: [("outcome", "accepted")], help: "Commands decided")
@@ -23,6 +25,7 @@ final class NodeMetrics: NodeObserver {
                                                     help: "Group commit latency")
         batchEvents = registry.makeValueHistogram(name: "ticketflow_commit_batch_events",
                                                   buckets: [1, 10, 100, 1000, 10000], help: "Events per group commit")
+        readErrors = registry.makeCounter(name: "ticketflow_metrics_read_errors_total", help: "Scrapes whose counts could not be read from storage")
     }
 
     func accepted(_ batch: [Event]) {
@@ -40,9 +43,16 @@ final class NodeMetrics: NodeObserver {
     }
 
     /// The scrape: refreshes gauges from the node and the store, then renders the text format.
-    func render(node: DurableCenter) async -> String {
+    /// A failed count read leaves its gauges as they were and counts the failure: a scrape
+    /// still answers, and `ticketflow_metrics_read_errors_total` shows that it is stale.
+    func render(node: DurableNode) async -> String {
         let workflow = await node.workflow
-        if let counts = try? node.store.ticketCounts() {
+        let counts: (tickets: (byStatus: [String: Int], byLine: [String: Int]), outbox: (pending: Int, delivered: Int))?
+        do { counts = try await node.counts() } catch {
+            readErrors.increment()
+            counts = nil
+        }
+        if let counts = counts?.tickets {
             for status in Set(workflow.statuses).union(counts.byStatus.keys) {
                 registry.makeGauge(name: "ticketflow_tickets", labels: [("status", status)], help: "Tickets by status")
                     .set(Double(counts.byStatus[status] ?? 0))
@@ -54,7 +64,7 @@ final class NodeMetrics: NodeObserver {
         }
         registry.makeGauge(name: "ticketflow_timers_pending", help: "Pending SLA and automation timers").set(Double(await node.pendingTimers))
         registry.makeGauge(name: "ticketflow_tickets_active", help: "Tickets held in memory").set(Double(await node.activeTickets))
-        if let outbox = try? node.store.outboxCounts() {
+        if let outbox = counts?.outbox {
             registry.makeGauge(name: "ticketflow_outbox_pending", help: "Notifications not yet delivered").set(Double(outbox.pending))
         }
         return registry.emitToString()

@@ -7,6 +7,7 @@ import NIOEmbedded
 import Synchronization
 import TicketflowCluster
 import TicketflowCore
+import TicketflowNode
 import TicketflowStorage
 
 /// The distributed actor each node runs under the well-known name `node`: peers call it to
@@ -16,7 +17,7 @@ distributed actor NodeService {
     typealias ActorSystem = ClusterActorSystem
     static let name = "node"
 
-    private let node: DurableCenter
+    private let node: DurableNode
     private let responder: ResponderSlot
 
     /// The router's responder, set once the router is built (the service exists before it),
@@ -35,7 +36,7 @@ distributed actor NodeService {
         let router = Mutex<ClusterRouter?>(nil)
     }
 
-    init(node: DurableCenter, responder: ResponderSlot, actorSystem: ClusterActorSystem) {
+    init(node: DurableNode, responder: ResponderSlot, actorSystem: ClusterActorSystem) {
         self.node = node
         self.responder = responder
         self.actorSystem = actorSystem

@@ -4,11 +4,12 @@ import Hummingbird
 import TicketflowCluster
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 
 /// The HTTP API under `/api/v1`, described in docs/openapi.yaml.
 struct Routes: Sendable {
-    let node: DurableCenter
+    let node: DurableNode
     /// Where agents are kept: this node, or in a cluster the routing owner.
     let agents: any AgentDesk
     /// In a cluster, checks with the routing owner that an agent exists before a ticket here
@@ -87,9 +88,8 @@ struct Routes: Sendable {
         })
         api.get("tickets/:id/audit", use: handler { _, c in
             let ticketID = try id(c)
-            guard try await node.ticket(ticketID) != nil else { throw NodeError.notFound(ticketID) }
-            try await node.flush()
-            return JSON.response(["ticket": ticketID, "entries": try node.store.events(of: ticketID).map(Views.audit)])
+            guard let events = try await node.events(of: ticketID) else { throw NodeError.notFound(ticketID) }
+            return JSON.response(["ticket": ticketID, "entries": events.map(Views.audit)])
         })
         api.put("agents/:id", use: handler(putAgent))
         api.get("agents", use: handler { _, _ in
@@ -236,8 +236,7 @@ struct Routes: Sendable {
             guard let n = Int64(after), n >= 0 else { throw APIError(.badRequest, "invalid_parameter", "after must be a ticket number") }
             filter.after = n
         }
-        try await node.flush()
-        let rows = try node.store.tickets(matching: filter, now: clock.now())
+        let rows = try await node.tickets(matching: filter)
         return JSON.response([
             "tickets": rows.map { Views.ticket($0.ticket, workflow: wf, withComments: false) },
             "next_after": rows.count == filter.limit ? (rows.last?.number as Any) : NSNull(),

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 
 /// Runs the node's timer loop for as long as the service group runs. The loop is a child
@@ -13,7 +14,7 @@ import TicketflowStorage
 /// another service failed (the HTTP server finding its port taken, say) — as an
 /// unstructured task it kept such a node alive, neither serving nor exiting.
 struct TimerService: Service {
-    let node: DurableCenter
+    let node: DurableNode
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await node.runTimers() }
@@ -25,7 +26,7 @@ struct TimerService: Service {
 /// with the notification id as `Idempotency-Key`, retried with exponential backoff), or to
 /// the log. A failing webhook never blocks ticket processing: the outbox is a table.
 struct OutboxDelivery: Service {
-    let node: DurableCenter
+    let node: DurableNode
     let clock: any TicketflowRuntime.Clock
     let logger: Logger
     var pollInterval: Duration = .milliseconds(200)
@@ -42,13 +43,17 @@ struct OutboxDelivery: Service {
 
     /// One pass over due notifications; returns how many were attempted.
     func deliverDue(session: URLSession) async -> Int {
-        let now = clock.now()
-        guard let due = try? node.store.outboxDue(at: now, limit: 100), !due.isEmpty else { return 0 }
+        let due: [OutboxItem]
+        do { due = try await node.outboxDue(limit: 100) } catch {
+            logger.error("outbox cannot be read; delivery waits: \(error)")
+            return 0
+        }
+        guard !due.isEmpty else { return 0 }
         let webhook = await node.workflow.webhook
         for item in due {
             guard let webhook, let url = URL(string: webhook) else {
                 logger.info("notification \(item.id) to \(item.recipient) [\(item.template)]: \(item.body)")
-                try? await node.store.markDelivered(item.id, at: now)
+                await record { try await node.markDelivered(item.id) }
                 continue
             }
             var request = URLRequest(url: url, timeoutInterval: 5)
@@ -62,15 +67,21 @@ struct OutboxDelivery: Service {
                 let (_, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 guard (200..<300).contains(status) else { throw DeliveryError(status: status) }
-                try? await node.store.markDelivered(item.id, at: clock.now())
+                await record { try await node.markDelivered(item.id) }
             } catch {
                 // 1 s, 2 s, 4 s … capped at 10 minutes.
                 let backoff = TimeSpan.seconds(Int64(min(600, 1 << min(item.attempts, 10))))
                 logger.warning("delivery of \(item.id) failed (attempt \(item.attempts + 1)): \(error); retrying in \(backoff)")
-                try? await node.store.markFailed(item.id, error: "\(error)", retryAt: clock.now() + backoff)
+                await record { try await node.markFailed(item.id, error: "\(error)", retryAt: clock.now() + backoff) }
             }
         }
         return due.count
+    }
+
+    /// Records a delivery's outcome. Failing to record it is logged, not fatal: the item stays
+    /// due and is delivered again (at least once, with the same `Idempotency-Key`).
+    func record(_ write: () async throws -> Void) async {
+        do { try await write() } catch { logger.error("outbox state not recorded; the notification will be sent again: \(error)") }
     }
 
     struct DeliveryError: Error, CustomStringConvertible {

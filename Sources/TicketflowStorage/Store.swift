@@ -34,15 +34,37 @@ public struct CommandKey: Hashable, Sendable {
     public init(ticket: String, key: String) { self.ticket = ticket; self.key = key }
 }
 
+/// Where an active workflow came from. Stored as `file:PATH` or `api`.
+public enum WorkflowOrigin: Sendable, Equatable, CustomStringConvertible {
+    /// Read from a file when the node started (`--workflow`), or named by an embedder.
+    case file(String)
+    /// Put over the API: it wins over the file on every restart.
+    case api
+
+    public init(stored: String) {
+        if stored == "api" { self = .api }
+        else if stored.hasPrefix("file:") { self = .file(String(stored.dropFirst(5))) }
+        else { self = .file(stored) }
+    }
+
+    public var stored: String {
+        switch self {
+        case .api: return "api"
+        case .file(let path): return "file:" + path
+        }
+    }
+
+    public var description: String { stored }
+}
+
 /// A workflow that became active, and where it came from.
 public struct WorkflowActivation: Sendable, Equatable {
     public var label: String
     public var source: String
-    /// `file:PATH` or `api`.
-    public var origin: String
+    public var origin: WorkflowOrigin
     public var at: Instant
 
-    public init(label: String, source: String, origin: String, at: Instant) {
+    public init(label: String, source: String, origin: WorkflowOrigin, at: Instant) {
         self.label = label; self.source = source; self.origin = origin; self.at = at
     }
 }
@@ -207,7 +229,7 @@ public final class Store: Sendable {
             }
             if let w = batch.workflow {
                 try db.execute(sql: "INSERT INTO workflow (label, source, origin, activated) VALUES (?, ?, ?, ?)",
-                               arguments: [w.label, w.source, w.origin, w.at.millis])
+                               arguments: [w.label, w.source, w.origin.stored, w.at.millis])
             }
         }
     }
@@ -226,7 +248,7 @@ public final class Store: Sendable {
                 state.agents.append(try decoder.decode(Agent.self, from: data))
             }
             if let row = try Row.fetchOne(db, sql: "SELECT label, source, origin, activated FROM workflow ORDER BY version DESC LIMIT 1") {
-                state.workflow = WorkflowActivation(label: row["label"], source: row["source"], origin: row["origin"],
+                state.workflow = WorkflowActivation(label: row["label"], source: row["source"], origin: WorkflowOrigin(stored: row["origin"]),
                                                     at: Instant(millis: row["activated"]))
             }
             state.events = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0

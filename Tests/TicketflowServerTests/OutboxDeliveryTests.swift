@@ -9,6 +9,7 @@ import NIOCore
 import Testing
 import TicketflowCore
 import TicketflowRuntime
+import TicketflowNode
 import TicketflowStorage
 import TicketflowTesting
 import TicketflowWorkflow
@@ -70,7 +71,7 @@ final class Receiver: @unchecked Sendable {
         let dir = try TestSupport.temporaryDirectory("tf-outbox")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let node = try DurableCenter(store: try Store(path: dir + "/db.sqlite"), defaultWorkflow: (workflow, source, "test"), clock: clock)
+        let node = try DurableNode(store: try Store(path: dir + "/db.sqlite"), defaultWorkflow: (workflow, source, .file("test")), clock: clock)
         _ = try await node.start()
         _ = try await node.create(NewTicket(id: "", subject: "s", requester: Requester(name: "Ann", email: "ann@example.com")), idempotencyKey: nil)
 
@@ -86,7 +87,7 @@ final class Receiver: @unchecked Sendable {
         #expect(await delivery.deliverDue(session: session) == 0)       // now 2 s of backoff
         clock.advance(by: .seconds(1))
         #expect(await delivery.deliverDue(session: session) == 1)       // delivered
-        #expect(try node.store.outboxCounts().pending == 0)
+        #expect(try await node.counts().outbox.pending == 0)
         #expect(await delivery.deliverDue(session: session) == 0)
 
         let requests = receiver.requests

@@ -3,9 +3,10 @@ import Testing
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowWorkflow
-@testable import TicketflowStorage
+import TicketflowStorage
+@testable import TicketflowNode
 
-@Suite(.timeLimit(.minutes(1))) struct DurableCenterTests {
+@Suite(.timeLimit(.minutes(1))) struct DurableNodeTests {
     static let source = """
     workflow: durable
     version: 1
@@ -23,9 +24,9 @@ import TicketflowWorkflow
         return (try Store(path: dir + "/ticketflow.sqlite"), dir)
     }
 
-    func open(_ store: Store, clock: VirtualClock) throws -> DurableCenter {
+    func open(_ store: Store, clock: VirtualClock) throws -> DurableNode {
         let workflow = try #require(WorkflowLoader.load(text: Self.source).workflow)
-        return try DurableCenter(store: store, defaultWorkflow: (workflow, Self.source, "file:test.yaml"), clock: clock)
+        return try DurableNode(store: store, defaultWorkflow: (workflow, Self.source, .file("test.yaml")), clock: clock)
     }
 
     func draft() -> NewTicket {

@@ -3,12 +3,7 @@ import TicketflowCore
 /// A node's part in cluster-wide routing (see docs/cluster.md, "Routing"). Agents are kept by
 /// one node, the routing owner, which assigns every node's tickets; each node tells it the
 /// routing facts of its tickets and decides the assignments it proposes.
-extension DurableCenter {
-    /// Sends the routing facts of every committed change that can alter routing to `sink`.
-    public func publishRoutingFacts(to sink: @escaping @Sendable ([RoutingFact]) -> Void) {
-        routingFactSink = sink
-    }
-
+extension DurableNode {
     /// The routing facts of this node's open tickets, in ticket number order after `after`,
     /// and the number to ask after for the next page (nil on the last one): what the routing
     /// owner reads to learn a node afresh. Stored tickets come from their routing columns; one
@@ -16,7 +11,7 @@ extension DurableCenter {
     /// last commit arrives with that commit's facts.
     public func openRoutingFacts(after: Int64, limit: Int) throws -> (facts: [RoutingFact], next: Int64?) {
         let workflow = self.workflow
-        let page = try store.openRoutingFacts(after: after, limit: limit, solved: workflow.solvedStatuses)
+        let page = try storedOpenRoutingFacts(after: after, limit: limit)
         let facts = page.compactMap { stored -> RoutingFact? in
             guard let current = inMemoryTicket(stored.fact.ticket) else { return stored.fact }
             return current.isSolved(in: workflow) ? nil : current.routingFact(in: workflow)
@@ -42,9 +37,4 @@ extension DurableCenter {
         keptAgents[agent.id] = agent
         try await commitAgent(agent)
     }
-}
-
-extension Ticket {
-    /// The ticket number (ids the server mints are numbers); 0 for other ids.
-    var number: Int64 { Int64(id) ?? 0 }
 }

@@ -1,0 +1,22 @@
+import TicketflowCore
+import TicketflowWorkflow
+
+/// Why a request to the node failed. The HTTP status of each is decided in one place, the
+/// server's `APIError.from`.
+public enum NodeError: Error, Sendable {
+    case rejected(Rejection)
+    case notFound(String)
+    case invalidWorkflow([Diagnostic])
+    /// The node cannot accept work: a commit failed, it is shutting down, storage could not be
+    /// read, or its queue of work is full. The client may retry.
+    case unavailable(String)
+    /// An idempotency key came back with another request on the same ticket.
+    case idempotencyKeyReused(ticket: String, key: String)
+}
+
+/// What a node reports as it works, for metrics. Implementations must be cheap and thread-safe.
+public protocol NodeObserver: Sendable {
+    func accepted(_ events: [Event])
+    func rejected(_ code: String)
+    func committed(batchEvents: Int, seconds: Double)
+}
