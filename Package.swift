@@ -38,13 +38,16 @@ let package = Package(
             "TicketflowCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // The HTTP API's request and response values, shared by the server, the storm client,
+        // the command line and the tests.
+        .target(name: "TicketflowAPI", dependencies: ["TicketflowCore"]),
         // The node: a sans-IO state machine and the actor that performs its actions.
         .target(name: "TicketflowNode", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TicketflowServer", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowCluster",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowCluster", "TicketflowAPI",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -60,7 +63,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TicketflowStorm", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowAPI",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,6 +83,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
+        .testTarget(name: "TicketflowAPITests", dependencies: ["TicketflowAPI"]),
         .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
         .testTarget(name: "TicketflowStorageTests", dependencies: [
@@ -93,7 +97,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster"]),
+        .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "TicketflowCore"]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),
     ],

@@ -1,3 +1,4 @@
+import TicketflowCore
 /// Which node owns which partition: computed from the cluster file alone, by rendezvous
 /// (highest-random-weight) hashing, so every node agrees without talking and removing a
 /// node moves only that node's partitions.
@@ -36,23 +37,5 @@ public struct PartitionMap: Sendable, Equatable {
     public func partition(forKey key: String) -> Int { Int(PartitionMap.weight(key) % UInt64(partitions)) }
 
     /// FNV-1a with a murmur3-style finalizer, so every input bit affects every output bit.
-    public static func weight(_ text: String) -> UInt64 {
-        var h = fnv1a64(text)
-        h ^= h >> 33
-        h = h &* 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h = h &* 0xc4ce_b9fe_1a85_ec53
-        h ^= h >> 33
-        return h
-    }
-
-    /// FNV-1a, 64 bits: stable across processes and platforms (unlike `Hasher`, which is seeded).
-    public static func fnv1a64(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    public static func weight(_ text: String) -> UInt64 { StableHash.mixed(text) }
 }

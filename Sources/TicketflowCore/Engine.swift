@@ -34,10 +34,10 @@ public struct Engine: Sendable {
             var decider: Decider
             switch command {
             case .create(let new):
-                guard ticket == nil else { return .failure(Rejection("duplicate_ticket", "ticket \(new.id) already exists")) }
+                guard ticket == nil else { return .failure(Rejection(.duplicateTicket, "ticket \(new.id) already exists")) }
                 decider = try Decider.creating(new, workflow: workflow, plan: plan, now: now)
             default:
-                guard let ticket else { return .failure(Rejection("unknown_ticket", "no such ticket")) }
+                guard let ticket else { return .failure(Rejection(.unknownTicket, "no such ticket")) }
                 decider = Decider(workflow: workflow, plan: plan, now: now, ticket: ticket)
                 try decider.handle(command)
             }
@@ -48,7 +48,7 @@ public struct Engine: Sendable {
         } catch let rejection as Rejection {
             return .failure(rejection)
         } catch {
-            return .failure(Rejection("internal", "\(error)"))
+            return .failure(Rejection(.internalError, "\(error)"))
         }
     }
 }
@@ -90,9 +90,9 @@ struct Decider {
     }
 
     static func creating(_ new: NewTicket, workflow: Workflow, plan: EnginePlan, now: Instant) throws -> Decider {
-        guard !new.id.isEmpty else { throw Rejection("invalid_field", "ticket id must not be empty") }
-        guard !new.subject.isEmpty else { throw Rejection("invalid_field", "subject must not be empty") }
-        guard let first = workflow.lines.first else { throw Rejection("no_lines", "the workflow defines no lines") }
+        guard !new.id.isEmpty else { throw Rejection(.invalidField, "ticket id must not be empty") }
+        guard !new.subject.isEmpty else { throw Rejection(.invalidField, "subject must not be empty") }
+        guard let first = workflow.lines.first else { throw Rejection(.noLines, "the workflow defines no lines") }
         let ticket = Ticket(id: new.id, subject: new.subject, description: new.description, requester: new.requester,
                             channel: new.channel, priority: new.priority, status: workflow.initialStatus,
                             type: new.type, tags: Array(Set(new.tags)).sorted(), fields: new.fields,
@@ -134,16 +134,17 @@ struct Decider {
         case .create:
             break
         case let .update(_, fieldChanges, cause):
-            guard !fieldChanges.isEmpty else { throw Rejection("empty_update", "an update must change at least one field") }
+            guard !fieldChanges.isEmpty else { throw Rejection(.emptyUpdate, "an update must change at least one field") }
             // Validate everything first, so that a bad field changes nothing.
-            for (field, value) in fieldChanges { try validate(field: field, value: value) }
-            for field in fieldChanges.keys.sorted() { try set(field: field, to: fieldChanges[field]!, cause: cause) }
+            let entries = fieldChanges.entries
+            for (field, value) in entries { try validate(field: field, value: value) }
+            for (field, value) in entries { try set(field: field, to: value, cause: cause) }
             raised.insert(.updated)
         case let .setStatus(_, status, cause):
             try set(field: "status", to: status, cause: cause)
             raised.insert(.updated)
         case let .comment(_, author, authorName, isPublic, body):
-            guard !body.isEmpty else { throw Rejection("invalid_field", "comment body must not be empty") }
+            guard !body.isEmpty else { throw Rejection(.invalidField, "comment body must not be empty") }
             addComment(author: author, name: authorName, isPublic: isPublic, body: body,
                        cause: Cause(author == .agent ? .agent : (author == .requester ? .requester : .system), authorName))
             raised.insert(.commented)
@@ -153,12 +154,12 @@ struct Decider {
             try changeLine(target.map { LineTarget.named($0) } ?? .previous, escalating: false, cause: cause, strict: true)
         case let .assign(_, agent, cause):
             guard !ticket.isSolved(in: workflow) || agent == nil else {
-                throw Rejection("ticket_solved", "a \(ticket.status) ticket cannot be assigned")
+                throw Rejection(.ticketSolved, "a \(ticket.status) ticket cannot be assigned")
             }
             if ticket.assignee != agent { emit(.assigned(agent: agent), cause) }
             raised.insert(.updated)
         case let .applyMacro(_, name, cause):
-            guard let macro = workflow.macros[name] else { throw Rejection("unknown_macro", "no macro named '\(name)'") }
+            guard let macro = workflow.macros[name] else { throw Rejection(.unknownMacro, "no macro named '\(name)'") }
             for action in macro.actions { try perform(action, cause: Cause(.macro, macro.name), strict: cause.kind != .trigger, depth: 1) }
             raised.insert(.updated)
         case let .timerFired(_, id):
@@ -170,22 +171,22 @@ struct Decider {
         switch field {
         case "status":
             guard workflow.statuses.contains(value) else {
-                throw Rejection("unknown_status", "unknown status '\(value)'; expected one of \(workflow.statuses.joined(separator: ", "))")
+                throw Rejection(.unknownStatus, "unknown status '\(value)'; expected one of \(workflow.statuses.joined(separator: ", "))")
             }
             guard workflow.allows(from: ticket.status, to: value) else {
-                throw Rejection("transition_not_allowed", "status \(ticket.status) → \(value) is not allowed by workflow \(workflow.label)")
+                throw Rejection(.transitionNotAllowed, "status \(ticket.status) → \(value) is not allowed by workflow \(workflow.label)")
             }
         case "priority":
             guard Priority(rawValue: value) != nil else {
-                throw Rejection("invalid_field", "unknown priority '\(value)'; expected one of low, normal, high, urgent")
+                throw Rejection(.invalidField, "unknown priority '\(value)'; expected one of low, normal, high, urgent")
             }
         case "subject":
-            guard !value.isEmpty else { throw Rejection("invalid_field", "subject must not be empty") }
+            guard !value.isEmpty else { throw Rejection(.invalidField, "subject must not be empty") }
         case "description", "type":
             break
         default:
             guard field.hasPrefix("fields."), field.count > 7 else {
-                throw Rejection("unknown_field", "field '\(field)' cannot be set; expected one of status, priority, subject, description, type, fields.<name>")
+                throw Rejection(.unknownField, "field '\(field)' cannot be set; expected one of status, priority, subject, description, type, fields.<name>")
             }
         }
     }
@@ -214,13 +215,13 @@ struct Decider {
         case .previous: to = current > 0 ? current - 1 : nil
         case .named(let name):
             guard let index = workflow.lineIndex(named: name) else {
-                throw Rejection("unknown_line", "no line named '\(name)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
+                throw Rejection(.unknownLine, "no line named '\(name)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
             }
             to = index
         }
         guard let to, to != current else {
             let message = "ticket is already on line \(workflow.lines[current].name); nothing to \(escalating ? "escalate" : "de-escalate") to"
-            if strict { throw Rejection("no_line", message) }
+            if strict { throw Rejection(.noLine, message) }
             emit(.note(message), cause)
             return
         }
@@ -245,7 +246,7 @@ struct Decider {
                 let kept = ticket.tags.filter { !tags.contains($0) }
                 if kept != ticket.tags { emit(.fieldChanged(field: "tags", from: ticket.tags.joined(separator: ","), to: kept.joined(separator: ",")), cause) }
             case .assignQueue(let queue):
-                guard workflow.queues[queue] != nil else { throw Rejection("unknown_queue", "no queue named '\(queue)'") }
+                guard workflow.queues[queue] != nil else { throw Rejection(.unknownQueue, "no queue named '\(queue)'") }
                 if ticket.queue != queue {
                     emit(.queued(queue: queue), cause)
                     if ticket.assignee != nil { emit(.assigned(agent: nil), cause) }
@@ -260,7 +261,7 @@ struct Decider {
                 addComment(author: .system, name: cause.name, isPublic: isPublic, body: body.render(ticket, workflow: workflow), cause: cause)
             case .macro(let name):
                 guard depth < 5, let macro = workflow.macros[name] else {
-                    throw Rejection("unknown_macro", depth >= 5 ? "macros nested too deeply at '\(name)'" : "no macro named '\(name)'")
+                    throw Rejection(.unknownMacro, depth >= 5 ? "macros nested too deeply at '\(name)'" : "no macro named '\(name)'")
                 }
                 for inner in macro.actions { try perform(inner, cause: cause, strict: strict, depth: depth + 1) }
             case let .notify(recipient, templateName):

@@ -99,7 +99,7 @@ extension Event {
 /// What agents, requesters, integrations and timers ask of the engine.
 public enum Command: Hashable, Codable, Sendable {
     case create(NewTicket)
-    case update(ticket: String, changes: [String: String], by: Cause)
+    case update(ticket: String, changes: TicketChanges, by: Cause)
     case setStatus(ticket: String, status: String, by: Cause)
     case comment(ticket: String, author: AuthorKind, authorName: String, isPublic: Bool, body: String)
     case escalate(ticket: String, to: String?, by: Cause)

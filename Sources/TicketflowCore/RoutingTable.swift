@@ -111,6 +111,11 @@ public struct RoutingTable: Sendable {
         waiting[queue]?.reduce(0) { $0 + $1.count } ?? 0
     }
 
+    /// The ticket that has waited longest at each priority (the head of each waiting list).
+    public func longestWaiting(in queue: String) -> [String] {
+        waiting[queue]?.compactMap { $0.ids(limit: 1).first } ?? []
+    }
+
     /// Waiting tickets of a queue in the order they will be assigned: urgent first, then by arrival.
     public func waitingTickets(in queue: String, limit: Int = .max) -> [String] {
         guard let lists = waiting[queue] else { return [] }
@@ -133,11 +138,11 @@ public struct RoutingTable: Sendable {
     /// Why this workflow would refuse the agent, if it would.
     public func check(_ agent: Agent) -> Rejection? {
         guard workflow.lineIndex(named: agent.line) != nil else {
-            return Rejection("unknown_line", "no line named '\(agent.line)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
+            return Rejection(.unknownLine, "no line named '\(agent.line)'; expected one of \(workflow.lines.map(\.name).joined(separator: ", "))")
         }
-        guard agent.capacity >= 0 else { return Rejection("invalid_field", "capacity must not be negative") }
+        guard agent.capacity >= 0 else { return Rejection(.invalidField, "capacity must not be negative") }
         for queue in agent.queues where workflow.queues[queue] == nil {
-            return Rejection("unknown_queue", "no queue named '\(queue)'")
+            return Rejection(.unknownQueue, "no queue named '\(queue)'")
         }
         return nil
     }

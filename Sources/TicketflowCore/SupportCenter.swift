@@ -40,7 +40,7 @@ public struct SupportCenter: Sendable {
     public mutating func execute(_ command: Command, at now: Instant) -> Result<[Event], Rejection> {
         let id = command.ticketID
         if case let .assign(_, agent?, _) = command, !agentsAreRemote, routing.agents[agent] == nil {
-            return .failure(Rejection("unknown_agent", "no agent with id '\(agent)'"))
+            return .failure(Rejection(.unknownAgent, "no agent with id '\(agent)'"))
         }
         switch engine.decision(command, for: tickets[id], at: now) {
         case .failure(let rejection): return .failure(rejection)
@@ -117,7 +117,7 @@ public struct SupportCenter: Sendable {
     /// Changes an agent's presence; going online may assign waiting tickets at once.
     public mutating func setPresence(_ agentID: String, _ presence: Presence, at now: Instant) -> Result<[Event], Rejection> {
         guard routing.setPresence(agentID, presence) != nil else {
-            return .failure(Rejection("unknown_agent", "no agent with id '\(agentID)'"))
+            return .failure(Rejection(.unknownAgent, "no agent with id '\(agentID)'"))
         }
         return .success(dispatch(at: now))
     }

@@ -181,7 +181,7 @@ public actor DurableNode {
             }
             return nil
         case .rejected(let error):
-            if case .rejected(let r) = error { observer?.rejected(r.code) }
+            if case .rejected(let r) = error { observer?.rejected(r.code.rawValue) }
             if case .notFound = error { observer?.rejected("unknown_ticket") }
             kickCommit()   // timers that fell due before the command still commit
             throw error
@@ -362,6 +362,16 @@ public actor DurableNode {
 
     /// How many tickets wait in a queue, exactly, from the routing state.
     public func waitingCount(in queue: String) -> Int { machine.node.center.routing.waitingCount(in: queue) }
+
+    /// How long the longest-waiting ticket of a queue has waited (since its last change),
+    /// from the first ticket of each priority's waiting list.
+    public func longestWait(in queue: String) throws -> TimeSpan {
+        let now = clock.now()
+        let center = machine.node.center
+        let ids = center.routing.longestWaiting(in: queue)
+        let stored = try read { try store.tickets(ids: ids.filter { center.tickets[$0] == nil }) }
+        return ids.compactMap { center.tickets[$0] ?? stored[$0] }.map { now - $0.updatedAt }.max() ?? TimeSpan(millis: 0)
+    }
 
     /// A page of a queue's waiting tickets, in the order they will be assigned, with their
     /// waiting times; passivated ones are read from their snapshots.

@@ -6,6 +6,8 @@ import TicketflowWorkflow
 public enum NodeError: Error, Sendable {
     case rejected(Rejection)
     case notFound(String)
+    /// A request names an agent (in its path) that the node does not know.
+    case agentNotFound(String)
     case invalidWorkflow([Diagnostic])
     /// The node cannot accept work: a commit failed, it is shutting down, storage could not be
     /// read, or its queue of work is full. The client may retry.

@@ -218,7 +218,7 @@ public struct NodeStateMachine: Sendable {
         if let failure { return .rejected(.unavailable(failure)) }
         if let needed = pendingLoads(at: now) { return .needs(needed, command: nil) }
         switch node.setPresence(agentID, presence) {
-        case .failure(let r): return .rejected(.rejected(r))
+        case .failure(let r): return .rejected(r.code == .unknownAgent ? .agentNotFound(agentID) : .rejected(r))
         case .success(let events):
             batch.agents[agentID] = node.center.agents[agentID]
             enqueue(events, at: now)
@@ -255,7 +255,7 @@ public struct NodeStateMachine: Sendable {
     private mutating func decide(_ command: Command, at now: Instant) -> Decided {
         switch node.execute(command) {
         case .failure(let r):
-            return .rejected(r.code == "unknown_ticket" ? .notFound(command.ticketID) : .rejected(r))
+            return .rejected(r.code == .unknownTicket ? .notFound(command.ticketID) : .rejected(r))
         case .success(let events):
             enqueue(events, at: now)
             return .accepted(ticket: command.ticketID, batch: lastDecidedBatch)

@@ -18,7 +18,7 @@ extension Session {
             switch entry.key {
             case "rejected":
                 var actual = "accepted"
-                if case .failure(let r)? = lastResult { actual = r.code }
+                if case .failure(let r)? = lastResult { actual = r.code.rawValue }
                 check(at, "previous command rejected with", expected: want, actual: actual)
             case "accepted":
                 var actual = "true"

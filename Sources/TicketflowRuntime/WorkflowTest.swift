@@ -143,7 +143,9 @@ struct Session {
         case "update":
             var changes: [String: String] = [:]
             if let set = fields["set"]?.value, case .map(let items, _) = set { for i in items { changes[i.key] = i.value.scalar ?? "" } }
-            command = .update(ticket: ticket, changes: changes, by: by)
+            do { command = .update(ticket: ticket, changes: try TicketChanges(named: changes), by: by) } catch {
+                problem(v.position, error.message); return
+            }
         case "escalate": command = .escalate(ticket: ticket, to: s("to"), by: by)
         case "deescalate": command = .deescalate(ticket: ticket, to: s("to"), by: by)
         case "assign": command = .assign(ticket: ticket, agent: s("agent"), by: by)

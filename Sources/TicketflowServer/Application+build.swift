@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import TicketflowAPI
 import TicketflowCluster
 import TicketflowCore
 import TicketflowRuntime
@@ -78,10 +79,14 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     }
 
     let clusterRouter = routing?.router
+    var checkAgent: (@Sendable (String) async throws -> Void)?
+    if let gateway { checkAgent = { agentID in try await gateway.checkAgent(agentID) } }
+    let api = Routes(node: node, agents: agents, checkAgent: checkAgent, maxBody: config.maxBodyBytes)
+    let table = api.table
     let router = Router()
-    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: JSONErrorMiddleware(routes: table))
     if let gateway {
-        router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes))
+        router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes, routes: table))
         ClusterRoutes(gateway: gateway).register(on: router)
     } else {
         for path in ["api/v1/cluster", "api/v1/cluster/metrics"] {
@@ -90,13 +95,11 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
             }
         }
     }
-    var checkAgent: (@Sendable (String) async throws -> Void)?
-    if let gateway { checkAgent = { agentID in try await gateway.checkAgent(agentID) } }
-    Routes(node: node, agents: agents, checkAgent: checkAgent, maxBody: config.maxBodyBytes, clock: clock).register(on: router)
+    api.register(on: router)
     router.get("healthz") { _, _ -> Response in
         let healthy = await node.isHealthy
-        return JSON.response(["status": healthy ? "ok" : "failed", "workflow": await node.workflow.label],
-                             status: healthy ? .ok : .serviceUnavailable)
+        return JSONResponse.make(Health(status: healthy ? .ok : .failed, workflow: await node.workflow.label),
+                                 status: healthy ? .ok : .serviceUnavailable)
     }
     router.get("metrics") { _, _ -> Response in
         var text = await metrics.render(node: node)

@@ -1,4 +1,5 @@
 import Foundation
+import TicketflowAPI
 import TicketflowCluster
 import TicketflowCore
 import TicketflowNode
@@ -52,23 +53,31 @@ extension ClusterGateway {
         do { known = try await service.agentExists(agentID) } catch {
             throw Self.unavailable(owner, why: "the agent list", reason: "\(error)")
         }
-        guard known else { throw NodeError.rejected(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
+        guard known else { throw NodeError.rejected(Rejection(.unknownAgent, "no agent with id '\(agentID)'")) }
     }
 
     /// Every live member's open tickets assigned to an agent (JSON arrays of ticket views),
     /// and the members that did not answer.
-    func openTicketViews(of agentID: String) async -> (bodies: [[UInt8]], missing: [String]) {
-        let answers = await withTaskGroup(of: (String, [UInt8]?).self) { group in
+    /// A node that does not answer, or answers what does not decode, is named in `missing`
+    /// (and logged): the view is partial, never silently short.
+    func openTicketViews(of agentID: String) async -> (tickets: [TicketView], missing: [String]) {
+        let answers = await withTaskGroup(of: (String, [TicketView]?).self) { group in
             for member in members {
-                group.addTask { [services] in
+                group.addTask { [services, logger] in
                     guard self.isAlive(member), let service = services[member] else { return (member, nil) }
-                    return (member, try? await service.openTicketViews(of: agentID))
+                    do {
+                        let bytes = try await service.openTicketViews(of: agentID)
+                        return (member, try JSONDecoder().decode([TicketView].self, from: Data(bytes)))
+                    } catch {
+                        logger.warning("open tickets of \(agentID) from \(member): \(error)")
+                        return (member, nil)
+                    }
                 }
             }
-            var all: [(String, [UInt8]?)] = []
+            var all: [(String, [TicketView]?)] = []
             for await answer in group { all.append(answer) }
             return all
         }
-        return (answers.compactMap(\.1), answers.filter { $0.1 == nil }.map(\.0).sorted())
+        return (answers.compactMap(\.1).flatMap { $0 }, answers.filter { $0.1 == nil }.map(\.0).sorted())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TicketflowAPI
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -158,10 +159,16 @@ public final class ClusterGateway: Sendable {
         return e
     }
 
-    /// A member's load (tickets, timers, agents) as JSON bytes; nil when it does not answer.
-    func status(of member: String) async -> [UInt8]? {
+    /// A member's load (tickets, timers, agents); nil when it does not answer (the cluster
+    /// view shows it as such), logged when it answers what does not decode.
+    func status(of member: String) async -> NodeLoad? {
         guard isAlive(member), let service = services[member] else { return nil }
-        return try? await service.load()
+        do {
+            return try JSONDecoder().decode(NodeLoad.self, from: Data(try await service.load()))
+        } catch {
+            logger.debug("load of \(member): \(error)")
+            return nil
+        }
     }
 
     // MARK: Responses on the wire

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TicketflowAPI
 
 /// Sends every API request to the node that owns what it is about (see `ClusterGateway`).
 /// Requests that came from a peer are always handled here, so nothing is forwarded twice.
@@ -10,52 +11,30 @@ struct ClusterMiddleware: RouterMiddleware {
     let gateway: ClusterGateway
     let maxBody: Int
 
-    /// Where a request goes.
-    enum Destination: Equatable {
-        case here
-        case ticket(String)
-        /// Agents (and so queues' routing) are kept by the routing owner.
-        case agents
-        case create(idempotencyKey: String?)
-        case gather(View)
-        case everyNode
-    }
-
-    enum View: Equatable { case tickets, queues, queue }
-
-    static func destination(method: HTTPRequest.Method, path: String, idempotencyKey: String?) -> Destination {
-        let parts = path.split(separator: "/").map(String.init)
-        guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else { return .here }
-        let rest = Array(parts.dropFirst(2))
-        switch (rest[0], rest.count, method) {
-        case ("tickets", 1, .post): return .create(idempotencyKey: idempotencyKey)
-        case ("tickets", 1, .get): return .gather(.tickets)
-        case ("tickets", _, _) where rest.count >= 2: return .ticket(rest[1])
-        case ("agents", _, _): return .agents
-        case ("queues", 1, .get): return .gather(.queues)
-        case ("queues", 2, .get): return .gather(.queue)
-        case ("workflow", 1, .put): return .everyNode
-        default: return .here
-        }
-    }
+    /// The routes this node serves: where each request goes is read from the same table the
+    /// router is built from.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if ClusterGateway.forwardedFrom != nil { return try await next(request, context) }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         do {
-            switch Self.destination(method: request.method, path: request.uri.path, idempotencyKey: key) {
+            guard let (shape, parameters) = routes.route(request.method, request.uri.path) else { return try await next(request, context) }
+            switch shape.placement {
             case .here:
                 return try await next(request, context)
-            case .ticket(let id):
+            case .ticket:
+                let id = parameters[0]
                 let p = gateway.partition(ofTicket: id)
                 return try await forward(request, context, to: gateway.map.owner(of: p), why: "ticket \(id) (partition \(p))", next: next)
             case .agents:
                 return try await forward(request, context, to: gateway.routingOwner, why: "the agent list", next: next)
-            case .create(let key?):
+            case .create where key != nil:
+                let key = key!
                 // The same key always reaches the same node, whose idempotency table answers retries.
                 let p = gateway.map.partition(forKey: key)
                 return try await forward(request, context, to: gateway.map.owner(of: p), why: "Idempotency-Key \(key) (partition \(p))", next: next)
-            case .create(nil):
+            case .create:
                 return try await forward(request, context, to: gateway.nextCreateTarget(), why: "this create", next: next)
             case .gather(let view):
                 return try await gather(view, request, context, next: next)
@@ -71,18 +50,18 @@ struct ClusterMiddleware: RouterMiddleware {
                          next: (Request, Context) async throws -> Response) async throws -> Response {
         if member == gateway.me { return try await next(request, context) }
         var request = request
-        let body = try await JSON.body(&request, limit: maxBody)
+        let body = try await JSONResponse.body(&request, limit: maxBody)
         return try await gateway.call(member, request, body: Array(buffer: body), context: context, local: next, why: why)
     }
 
     /// Asks every live node (this one without the network) and merges their answers; nodes
-    /// that did not answer are named in `unavailable_nodes`.
-    private func gather(_ view: View, _ request: Request, _ context: Context,
+    /// that did not answer, or answered what does not decode, are named in `unavailable_nodes`.
+    private func gather(_ view: Placement.View, _ request: Request, _ context: Context,
                         next: (Request, Context) async throws -> Response) async throws -> Response {
         let local = try await next(request, context)
         // A request this node refuses (a bad parameter, say) is refused the same everywhere.
         guard local.status.code < 300 else { return local }
-        var answers = [try Self.object(try await ClusterGateway.collect(local))]
+        var answers = [try await ClusterGateway.collect(local)]
         var missing: [String] = []
         let gateway = self.gateway
         let peers = gateway.config.nodes.map(\.name).filter { $0 != gateway.me }
@@ -102,18 +81,24 @@ struct ClusterMiddleware: RouterMiddleware {
             return results
         }
         for (peer, result) in remote.sorted(by: { $0.0 < $1.0 }) {
-            if case .success(let bytes) = result, let object = try? Self.object(bytes) { answers.append(object) } else { missing.append(peer) }
+            switch result {
+            case .success(let bytes): answers.append(bytes)
+            case .failure: missing.append(peer)
+            }
         }
-        var merged: [String: Any]
+        func decoded<T: Decodable>(_ type: T.Type) throws -> [T] {
+            try answers.map { try JSONDecoder().decode(T.self, from: Data($0)) }
+        }
         switch view {
         case .tickets:
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 50
-            merged = ClusterViews.tickets(answers, limit: limit)
-        case .queues: merged = ClusterViews.queues(answers)
-        case .queue: merged = ClusterViews.queue(answers)
+            return JSONResponse.make(ClusterViews.tickets(try decoded(TicketPage.self), limit: limit, missing: missing))
+        case .queues:
+            return JSONResponse.make(ClusterViews.queues(try decoded(QueueList.self), missing: missing))
+        case .queue:
+            guard let merged = ClusterViews.queue(try decoded(QueueView.self), missing: missing) else { return local }
+            return JSONResponse.make(merged)
         }
-        merged["unavailable_nodes"] = missing
-        return JSON.response(merged)
     }
 
     /// A workflow change: every node must be up, so the cluster never runs two workflows by
@@ -128,7 +113,7 @@ struct ClusterMiddleware: RouterMiddleware {
             throw e
         }
         var request = request
-        let body = try await JSON.body(&request, limit: maxBody)
+        let body = try await JSONResponse.body(&request, limit: maxBody)
         let local = try await next(Request(head: request.head, body: .init(buffer: body)), context)
         guard local.status.code < 300 else { return local }
         var failed: [String] = []
@@ -144,12 +129,5 @@ struct ClusterMiddleware: RouterMiddleware {
             throw e
         }
         return local
-    }
-
-    static func object(_ bytes: [UInt8]) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw APIError(.internalServerError, "internal", "a node answered something other than a JSON object")
-        }
-        return object
     }
 }

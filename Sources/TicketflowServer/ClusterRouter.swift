@@ -1,4 +1,5 @@
 import Foundation
+import TicketflowAPI
 import Logging
 import TicketflowCore
 import TicketflowNode
@@ -211,7 +212,7 @@ actor ClusterRouter: AgentDesk {
     }
 
     func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent {
-        guard var agent = table.agents[agentID] else { throw NodeError.rejected(Rejection("unknown_agent", "no agent with id '\(agentID)'")) }
+        guard var agent = table.agents[agentID] else { throw NodeError.agentNotFound(agentID) }
         agent.presence = presence
         try await node.storeAgent(agent)
         _ = table.setPresence(agentID, presence)
@@ -224,11 +225,9 @@ actor ClusterRouter: AgentDesk {
     func load(of agentID: String) -> Int { table.load(of: agentID) }
 
     /// The agent's open tickets, gathered from every live node, by ticket number.
-    func openTicketsBody(of agentID: String) async throws -> [UInt8] {
-        guard table.agents[agentID] != nil else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(agentID)'") }
-        let (bodies, missing) = await gateway.openTicketViews(of: agentID)
-        let tickets = bodies.flatMap { (try? JSONSerialization.jsonObject(with: Data($0))) as? [[String: Any]] ?? [] }
-            .sorted { (Int64($0["id"] as? String ?? "") ?? 0) < (Int64($1["id"] as? String ?? "") ?? 0) }
-        return Array(JSONWriter.data(["agent": agentID, "tickets": tickets, "unavailable_nodes": missing]))
+    func openTickets(of agentID: String) async throws -> AgentTickets {
+        guard table.agents[agentID] != nil else { throw NodeError.agentNotFound(agentID) }
+        let (tickets, missing) = await gateway.openTicketViews(of: agentID)
+        return AgentTickets(agent: agentID, tickets: tickets.sorted { ($0.number, $0.id) < ($1.number, $1.id) }, unavailableNodes: missing)
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TicketflowAPI
 
 /// `GET /api/v1/cluster`: members, their liveness, the partition map and each node's load.
 struct ClusterRoutes: Sendable {
@@ -15,32 +16,23 @@ struct ClusterRoutes: Sendable {
         }
         router.get("api/v1/cluster") { _, _ -> Response in
             let heard = gateway.lastHeard()
-            let replies = await withTaskGroup(of: (String, [UInt8]?).self) { group in
+            let loads = await withTaskGroup(of: (String, NodeLoad?).self) { group in
                 for member in gateway.config.nodes.map(\.name) {
                     group.addTask { (member, await gateway.status(of: member)) }
                 }
-                var all: [String: [UInt8]] = [:]
-                for await (member, reply) in group { if let reply { all[member] = reply } }
+                var all: [String: NodeLoad] = [:]
+                for await (member, load) in group { if let load { all[member] = load } }
                 return all
             }
-            let loads = replies.compactMapValues { try? JSONSerialization.jsonObject(with: Data($0)) }
-            let members: [[String: Any]] = gateway.config.nodes.map { n in
-                let last = heard[n.name] ?? nil
-                return [
-                    "name": n.name, "http": n.http, "zmq": n.zmq, "alive": gateway.isAlive(n.name, heard: heard),
-                    "last_heard_ms_ago": last.map { Int(Date().timeIntervalSince($0) * 1000) as Any } ?? NSNull(),
-                    "partitions": gateway.map.partitions(of: n.name).count,
-                    "load": loads[n.name] ?? NSNull(),
-                ]
+            let members = gateway.config.nodes.map { n in
+                MemberView(name: n.name, http: n.http, zmq: n.zmq, alive: gateway.isAlive(n.name, heard: heard),
+                           lastHeardMsAgo: (heard[n.name] ?? nil).map { Int(Date().timeIntervalSince($0) * 1000) },
+                           partitions: gateway.map.partitions(of: n.name).count, load: loads[n.name])
             }
-            return JSON.response([
-                "node": gateway.me, "partitions": gateway.map.partitions, "members": members,
-                "routing_owner": gateway.routingOwner,
-                "partition_map": gateway.map.owners,
-                "forwarded_requests": gateway.forwardedRequests,
-                "served_for_peers": gateway.servedForPeers,
-                "malformed_frames": gateway.malformedFrames,
-            ])
+            return JSONResponse.make(ClusterView(node: gateway.me, partitions: gateway.map.partitions, routingOwner: gateway.routingOwner,
+                                                 members: members, partitionMap: gateway.map.owners,
+                                                 forwardedRequests: gateway.forwardedRequests, servedForPeers: gateway.servedForPeers,
+                                                 malformedFrames: gateway.malformedFrames))
         }
     }
 }

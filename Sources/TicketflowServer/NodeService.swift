@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import NIOEmbedded
 import Synchronization
+import TicketflowAPI
 import TicketflowCluster
 import TicketflowCore
 import TicketflowNode
@@ -69,8 +70,8 @@ distributed actor NodeService {
     /// routing owner only), health.
     distributed func load() async -> [UInt8] {
         let agents = await responder.router.withLock({ $0 })?.agents().count ?? 0
-        return Array(JSONWriter.data(["active_tickets": await node.activeTickets, "pending_timers": await node.pendingTimers,
-                                      "agents": agents, "healthy": await node.isHealthy]))
+        return JSONOutput.bytes(NodeLoad(activeTickets: await node.activeTickets, pendingTimers: await node.pendingTimers,
+                                         agents: agents, healthy: await node.isHealthy))
     }
 
     // MARK: Routing (see ClusterRouter)
@@ -103,6 +104,6 @@ distributed actor NodeService {
     /// This node's open tickets assigned to an agent, as a JSON array of ticket views.
     distributed func openTicketViews(of agentID: String) async throws -> [UInt8] {
         let workflow = await node.workflow
-        return Array(JSONWriter.data(try await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }))
+        return JSONOutput.bytes(try await node.openTickets(of: agentID).map { TicketView($0, workflow: workflow, withComments: false) })
     }
 }

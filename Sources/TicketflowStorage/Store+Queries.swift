@@ -9,14 +9,20 @@ public struct TicketFilter: Sendable {
     public var queue: String?
     public var assignee: String?
     public var priority: Priority?
-    /// `at_risk`: a running SLA clock due within `riskWindow`; `breached`: a breached clock still open.
-    public var sla: String?
+    public var sla: SLAState?
     public var riskWindow: TimeSpan = .hours(1)
     public var limit: Int = 50
     /// Tickets after this number (keyset paging: stable while tickets are added).
     public var after: Int64 = 0
 
     public init() {}
+
+    public enum SLAState: String, Sendable {
+        /// A running SLA clock due within `riskWindow`.
+        case atRisk = "at_risk"
+        /// A breached clock on a ticket still open.
+        case breached
+    }
 }
 
 /// A notification waiting for delivery.
@@ -41,9 +47,9 @@ extension Store {
         if let v = f.assignee { clauses.append("assignee = ?"); args.append(v) }
         if let v = f.priority { clauses.append("priority = ?"); args.append(v.rawValue) }
         switch f.sla {
-        case "at_risk": clauses.append("sla_due IS NOT NULL AND sla_due <= ?"); args.append((now + f.riskWindow).millis)
-        case "breached": clauses.append("sla_breached = 1")
-        default: break
+        case .atRisk: clauses.append("sla_due IS NOT NULL AND sla_due <= ?"); args.append((now + f.riskWindow).millis)
+        case .breached: clauses.append("sla_breached = 1")
+        case nil: break
         }
         let sql = "SELECT number, body FROM ticket WHERE \(clauses.joined(separator: " AND ")) ORDER BY number LIMIT ?"
         args.append(f.limit)

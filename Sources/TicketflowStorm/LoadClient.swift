@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TicketflowAPI
 
 /// A small HTTP/1.1 client for load generation: a fixed pool of keep-alive connections per
 /// target, one request at a time on each. Built on NIO so a storm of thousands of requests a
@@ -10,7 +11,10 @@ public actor LoadClient {
     public struct Reply: Sendable {
         public var status: Int
         public var body: ByteBuffer
-        public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) }
+        /// The body as an API value; a body that does not decode as `T` is an error.
+        public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        }
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -50,6 +54,10 @@ public actor LoadClient {
     public var targetCount: Int { targets.count }
 
     /// Sends one request to target `index` and waits for the whole response.
+    public func send(_ method: HTTPMethod, _ path: String, body value: some Encodable, target index: Int) async throws -> Reply {
+        try await send(method, path, json: JSONOutput.data(value), target: index)
+    }
+
     public func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, target index: Int) async throws -> Reply {
         let channel = try await acquire(index)
         let promise = channel.eventLoop.makePromise(of: Reply.self)

@@ -25,16 +25,19 @@ import Testing
         let before = center.tickets["T1"]
         let result = center.execute(.setStatus(ticket: "T1", status: "closed", by: .api), at: t0 + .minutes(1))
         guard case .failure(let rejection) = result else { Issue.record("expected a rejection"); return }
-        #expect(rejection.code == "transition_not_allowed")
+        #expect(rejection.code == .transitionNotAllowed)
         #expect(center.tickets["T1"] == before)
     }
 
     @Test func badUpdateFieldRejectsTheWholeUpdate() {
         var center = SupportCenter(workflow: workflow())
         _ = center.execute(newTicket("T1"), at: t0)
-        let result = center.execute(.update(ticket: "T1", changes: ["priority": "high", "colour": "red"], by: .api), at: t0)
+        // A bad value among good ones: nothing changes.
+        let result = center.execute(.update(ticket: "T1", changes: TicketChanges(subject: "", priority: "high"), by: .api), at: t0)
         #expect((try? result.get()) == nil)
         #expect(center.tickets["T1"]?.priority == .normal)
+        // A field that does not exist cannot even be named.
+        #expect(throws: Rejection.self) { try TicketChanges(named: ["priority": "high", "colour": "red"]) }
     }
 
     @Test func replayingTheJournalRebuildsTheSameTicket() throws {
@@ -138,6 +141,6 @@ import Testing
         #expect(t.comments.map(\.body) == ["tried a reboot"])
         #expect(center.waitingTickets(in: "q2") == ["T1"])
         guard case .failure(let r) = center.execute(.escalate(ticket: "T1", to: nil, by: .api), at: t0) else { Issue.record("expected rejection"); return }
-        #expect(r.code == "no_line")
+        #expect(r.code == .noLine)
     }
 }

@@ -57,8 +57,8 @@ import Testing
 
     @Test func unknownLinesAndQueuesAreRefused() {
         var table = RoutingTable(workflow: workflow)
-        #expect(table.upsert(Agent(id: "a", name: "A", line: "L9"))?.code == "unknown_line")
-        #expect(table.upsert(Agent(id: "a", name: "A", line: "L1", queues: ["nowhere"]))?.code == "unknown_queue")
+        #expect(table.upsert(Agent(id: "a", name: "A", line: "L9"))?.code == .unknownLine)
+        #expect(table.upsert(Agent(id: "a", name: "A", line: "L1", queues: ["nowhere"]))?.code == .unknownQueue)
         #expect(table.agents.isEmpty)
         #expect(table.setPresence("ghost", .online) == nil)
     }

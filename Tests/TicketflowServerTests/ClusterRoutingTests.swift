@@ -1,28 +1,37 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TicketflowAPI
 import TicketflowCluster
+import TicketflowNode
 @testable import TicketflowServer
 
 /// The pure parts of the cluster's HTTP layer: where requests go, the wire form of
 /// forwarded requests, and how gathered views merge.
 @Suite struct ClusterRoutingTests {
-    @Test func requestsGoToTheirOwners() {
-        typealias M = ClusterMiddleware
-        #expect(M.destination(method: .get, path: "/api/v1/tickets/42", idempotencyKey: nil) == .ticket("42"))
-        #expect(M.destination(method: .post, path: "/api/v1/tickets/42/comments", idempotencyKey: nil) == .ticket("42"))
-        #expect(M.destination(method: .post, path: "/api/v1/tickets", idempotencyKey: "k") == .create(idempotencyKey: "k"))
-        #expect(M.destination(method: .post, path: "/api/v1/tickets", idempotencyKey: nil) == .create(idempotencyKey: nil))
-        #expect(M.destination(method: .get, path: "/api/v1/tickets", idempotencyKey: nil) == .gather(.tickets))
-        #expect(M.destination(method: .put, path: "/api/v1/agents/ana", idempotencyKey: nil) == .agents)
-        #expect(M.destination(method: .get, path: "/api/v1/agents/ana/tickets", idempotencyKey: nil) == .agents)
-        #expect(M.destination(method: .get, path: "/api/v1/agents", idempotencyKey: nil) == .agents)
-        #expect(M.destination(method: .get, path: "/api/v1/queues", idempotencyKey: nil) == .gather(.queues))
-        #expect(M.destination(method: .get, path: "/api/v1/queues/first-line", idempotencyKey: nil) == .gather(.queue))
-        #expect(M.destination(method: .put, path: "/api/v1/workflow", idempotencyKey: nil) == .everyNode)
-        #expect(M.destination(method: .get, path: "/api/v1/workflow", idempotencyKey: nil) == .here)
-        #expect(M.destination(method: .get, path: "/healthz", idempotencyKey: nil) == .here)
-        #expect(M.destination(method: .get, path: "/api/v1/cluster", idempotencyKey: nil) == .here)
+    @Test func requestsGoToTheirOwners() async throws {
+        let (node, dir) = try await TestNodes.open()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = Routes(node: node, agents: LocalAgents(node: node), checkAgent: nil, maxBody: 1 << 20).table
+        func placement(_ method: HTTPRequest.Method, _ path: String) -> Placement? { table.route(method, path)?.shape.placement }
+        #expect(placement(.get, "/api/v1/tickets/42") == .ticket)
+        #expect(table.route(.get, "/api/v1/tickets/42")?.parameters == ["42"])
+        #expect(placement(.post, "/api/v1/tickets/42/comments") == .ticket)
+        #expect(placement(.post, "/api/v1/tickets/42/macros/ask") == .ticket)
+        #expect(placement(.post, "/api/v1/tickets") == .create)
+        #expect(placement(.get, "/api/v1/tickets") == .gather(.tickets))
+        #expect(placement(.put, "/api/v1/agents/ana") == .agents)
+        #expect(placement(.get, "/api/v1/agents/ana/tickets") == .agents)
+        #expect(placement(.get, "/api/v1/agents") == .agents)
+        #expect(placement(.get, "/api/v1/queues") == .gather(.queues))
+        #expect(placement(.get, "/api/v1/queues/first-line") == .gather(.queue))
+        #expect(placement(.put, "/api/v1/workflow") == .everyNode)
+        #expect(placement(.get, "/api/v1/workflow") == .here)
+        #expect(placement(.get, "/healthz") == .here)
+        #expect(placement(.get, "/api/v1/cluster") == .here)
+        #expect(placement(.delete, "/api/v1/tickets/42") == nil)
+        #expect(table.methods(for: "/api/v1/tickets/42") == [.get, .patch])
+        #expect(table.methods(for: "/api/v1/nowhere").isEmpty)
     }
 
     @Test func forwardedRequestsRoundTripAndGarbageIsRefused() throws {
@@ -47,34 +56,33 @@ import TicketflowCluster
         #expect(throws: Envelope.Malformed.self) { try ForwardedResponse(wire: &b) }
     }
 
+    static func view(_ id: Int) -> TicketView {
+        TicketView(id: String(id), subject: "s", description: "", status: "new", priority: .normal, channel: .api, type: nil, tags: [],
+                   fields: [:], requiredSkills: [], requester: RequesterView(name: "n", email: "e@x", organization: nil), line: "L1",
+                   queue: "q", assignee: nil, createdAt: "", updatedAt: "", workflowVersion: "w@1", sla: [], comments: nil)
+    }
+
     @Test func ticketPagesMergeByNumber() {
-        func page(_ ids: [Int], more: Bool) -> [String: Any] {
-            ["tickets": ids.map { ["id": String($0)] }, "next_after": more ? (ids.last! as Any) : NSNull()]
-        }
-        // Node pages of limit 3: the cluster's first page is 1, 2, 4 and there is more.
-        let merged = ClusterViews.tickets([page([1, 5, 9], more: true), page([2, 4, 6], more: true), page([3], more: false)], limit: 3)
-        #expect((merged["tickets"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["1", "2", "3"])
-        #expect(merged["next_after"] as? Int64 == 3)
-        let last = ClusterViews.tickets([page([7], more: false), page([8], more: false)], limit: 3)
-        #expect((last["tickets"] as? [[String: Any]])?.count == 2)
-        #expect(last["next_after"] is NSNull)
+        func page(_ ids: [Int], more: Bool) -> TicketPage { TicketPage(tickets: ids.map(Self.view), nextAfter: more ? Int64(ids.last!) : nil) }
+        // Node pages of limit 3: the cluster's first page is 1, 2, 3 and there is more.
+        let merged = ClusterViews.tickets([page([1, 5, 9], more: true), page([2, 4, 6], more: true), page([3], more: false)], limit: 3, missing: [])
+        #expect(merged.tickets.map(\.id) == ["1", "2", "3"])
+        #expect(merged.nextAfter == 3)
+        let last = ClusterViews.tickets([page([7], more: false), page([8], more: false)], limit: 3, missing: ["n3"])
+        #expect(last.tickets.count == 2)
+        #expect(last.nextAfter == nil && last.unavailableNodes == ["n3"])
     }
 
     @Test func queueSummariesAddUp() {
         let merged = ClusterViews.queues([
-            ["queues": [["name": "q1", "waiting": 2, "longest_wait_seconds": 30], ["name": "q2", "waiting": 0, "longest_wait_seconds": 0]]],
-            ["queues": [["name": "q1", "waiting": 3, "longest_wait_seconds": 90]]],
-        ])
-        let q1 = (merged["queues"] as? [[String: Any]])?.first { $0["name"] as? String == "q1" }
-        #expect(q1?["waiting"] as? Int == 5)
-        #expect(q1?["longest_wait_seconds"] as? Int == 90)
-        #expect((merged["queues"] as? [Any])?.count == 2)
-    }
-
-    @Test func numbersParsedFromPeersStayNumbers() {
-        let parsed = try! JSONSerialization.jsonObject(with: Data(#"{"a":0,"b":true,"c":1,"d":2.5,"e":false}"#.utf8))
-        let text = String(decoding: JSONWriter.data(parsed), as: UTF8.self)
-        for part in [#""a":0"#, #""b":true"#, #""c":1"#, #""d":2.5"#, #""e":false"#] { #expect(text.contains(part), "\(text)") }
+            QueueList(queues: [QueueSummary(name: "q1", line: "L1", routing: "round_robin", waiting: 2, longestWaitSeconds: 30),
+                               QueueSummary(name: "q2", line: nil, routing: "round_robin", waiting: 0, longestWaitSeconds: 0)]),
+            QueueList(queues: [QueueSummary(name: "q1", line: "L1", routing: "round_robin", waiting: 3, longestWaitSeconds: 90)]),
+        ], missing: [])
+        let q1 = merged.queues.first { $0.name == "q1" }
+        #expect(q1?.waiting == 5)
+        #expect(q1?.longestWaitSeconds == 90)
+        #expect(merged.queues.count == 2)
     }
 
     @Test func metricsOfSeveralNodesMergeIntoOneExposition() {

@@ -98,22 +98,3 @@ final class Receiver: @unchecked Sendable {
         #expect(requests.allSatisfy { $0.body.contains("Hello Ann") && $0.body.contains("\"ticket\":\"1\"") })
     }
 }
-
-@Suite struct JSONWriterTests {
-    @Test func writesWhatJSONSerializationReadsBack() throws {
-        let value: [String: Any] = [
-            "s": "quote \" backslash \\ newline \n tab \t bell \u{07} ünïcødé ✓", "i": 42, "big": Int64(1) << 60, "t": true, "f": false,
-            "d": 1.5, "null": NSNull(), "list": ["a", "b"], "nested": ["x": [1, 2, 3], "empty": [String: Any]()] as [String: Any],
-        ]
-        let data = JSONWriter.data(value)
-        let back = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(back["s"] as? String == value["s"] as? String)
-        #expect(back["i"] as? Int == 42)
-        #expect(back["big"] as? Int64 == Int64(1) << 60)
-        #expect(back["t"] as? Bool == true && back["f"] as? Bool == false)
-        #expect(back["d"] as? Double == 1.5)
-        #expect(back["null"] is NSNull)
-        #expect(back["list"] as? [String] == ["a", "b"])
-        #expect((back["nested"] as? [String: Any])?["x"] as? [Int] == [1, 2, 3])
-    }
-}

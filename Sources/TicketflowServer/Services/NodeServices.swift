@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Logging
 import ServiceLifecycle
+import TicketflowAPI
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowNode
@@ -60,9 +61,8 @@ struct OutboxDelivery: Service {
             request.httpMethod = "POST"
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue(item.id, forHTTPHeaderField: "Idempotency-Key")
-            request.httpBody = try? JSONSerialization.data(withJSONObject: [
-                "id": item.id, "ticket": item.ticket, "recipient": item.recipient, "template": item.template, "body": item.body,
-            ], options: [.sortedKeys])
+            request.httpBody = JSONOutput.data(WebhookPayload(id: item.id, ticket: item.ticket, recipient: item.recipient,
+                                                              template: item.template, body: item.body))
             do {
                 let (_, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0

@@ -1,3 +1,4 @@
+import TicketflowAPI
 import TicketflowCore
 import TicketflowNode
 import TicketflowStorage
@@ -12,9 +13,9 @@ protocol AgentDesk: Sendable {
     func agents() async -> [Agent]
     /// Open tickets assigned to the agent, pending proposals included.
     func load(of agentID: String) async -> Int
-    /// The body of `GET /agents/{id}/tickets`: the agent's open tickets (and, in a cluster,
-    /// the nodes that did not answer).
-    func openTicketsBody(of agentID: String) async throws -> [UInt8]
+    /// `GET /agents/{id}/tickets`: the agent's open tickets (and, in a cluster, the nodes
+    /// that did not answer).
+    func openTickets(of agentID: String) async throws -> AgentTickets
 }
 
 /// A node running alone keeps its agents itself.
@@ -27,10 +28,9 @@ struct LocalAgents: AgentDesk {
     func agents() async -> [Agent] { await node.agents() }
     func load(of agentID: String) async -> Int { await node.load(of: agentID) }
 
-    func openTicketsBody(of agentID: String) async throws -> [UInt8] {
+    func openTickets(of agentID: String) async throws -> AgentTickets {
         let workflow = await node.workflow
-        let views = try await node.openTickets(of: agentID).map { Views.ticket($0, workflow: workflow, withComments: false) }
-        return Array(JSONWriter.data(["agent": agentID, "tickets": views]))
+        return AgentTickets(agent: agentID, tickets: try await node.openTickets(of: agentID).map { TicketView($0, workflow: workflow, withComments: false) })
     }
 }
 
@@ -45,5 +45,5 @@ struct AgentsElsewhere: AgentDesk {
     func agent(_ agentID: String) async -> Agent? { nil }
     func agents() async -> [Agent] { [] }
     func load(of agentID: String) async -> Int { 0 }
-    func openTicketsBody(of agentID: String) async throws -> [UInt8] { throw misdirected }
+    func openTickets(of agentID: String) async throws -> AgentTickets { throw misdirected }
 }

@@ -1,0 +1,98 @@
+import TicketflowCore
+
+/// `PUT /api/v1/agents/{id}`: creates the agent or changes the fields sent.
+public struct AgentRequest: Codable, Sendable, Equatable {
+    public var name: String?
+    public var line: String?
+    public var skills: [String]?
+    public var capacity: Int?
+    public var queues: [String]?
+    public var presence: Presence?
+
+    public init(name: String? = nil, line: String? = nil, skills: [String]? = nil, capacity: Int? = nil,
+                queues: [String]? = nil, presence: Presence? = nil) {
+        self.name = name; self.line = line; self.skills = skills; self.capacity = capacity; self.queues = queues; self.presence = presence
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, line, skills, capacity, queues, presence }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self, in: "an agent")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.string(.name, min: 1, max: 500)
+        line = try c.string(.line, min: 1, max: 200)
+        skills = try c.strings(.skills)
+        queues = try c.strings(.queues)
+        if c.contains(.capacity), try !c.decodeNil(forKey: .capacity) {
+            guard let n = try? c.decode(Int.self, forKey: .capacity), (0...1000).contains(n) else {
+                // Not `try?` hiding an error: any failure here is this one message.
+                throw RequestError(.invalidField, "'capacity' must be a whole number 0…1000")
+            }
+            capacity = n
+        }
+        presence = try c.oneOf(Presence.self, .presence, what: "presence")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(line, forKey: .line)
+        try c.encodeIfPresent(skills, forKey: .skills)
+        try c.encodeIfPresent(capacity, forKey: .capacity)
+        try c.encodeIfPresent(queues, forKey: .queues)
+        try c.encodeIfPresent(presence, forKey: .presence)
+    }
+}
+
+/// `PUT /api/v1/agents/{id}/presence`.
+public struct PresenceRequest: Codable, Sendable, Equatable {
+    public var presence: Presence
+    public init(presence: Presence) { self.presence = presence }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case presence }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self, in: "a presence change")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard c.contains(.presence) else { throw RequestError(.missingField, "'presence' is required") }
+        guard let p = try c.oneOf(Presence.self, .presence, what: "presence") else { throw RequestError(.missingField, "'presence' is required") }
+        presence = p
+    }
+}
+
+public struct AgentView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var line: String
+    public var queues: [String]
+    public var skills: [String]
+    public var capacity: Int
+    public var presence: Presence
+    /// Open tickets assigned to the agent (and assignments proposed, not yet decided).
+    public var load: Int
+
+    public init(id: String, name: String, line: String, queues: [String], skills: [String], capacity: Int, presence: Presence, load: Int) {
+        self.id = id; self.name = name; self.line = line; self.queues = queues; self.skills = skills
+        self.capacity = capacity; self.presence = presence; self.load = load
+    }
+}
+
+/// `GET /api/v1/agents`.
+public struct AgentList: Codable, Sendable, Equatable {
+    public var agents: [AgentView]
+    public init(agents: [AgentView]) { self.agents = agents }
+}
+
+/// `GET /api/v1/agents/{id}/tickets`: the agent's open tickets.
+public struct AgentTickets: Codable, Sendable, Equatable {
+    public var agent: String
+    public var tickets: [TicketView]
+    /// In a cluster: nodes that did not answer.
+    public var unavailableNodes: [String]?
+
+    public init(agent: String, tickets: [TicketView], unavailableNodes: [String]? = nil) {
+        self.agent = agent; self.tickets = tickets; self.unavailableNodes = unavailableNodes
+    }
+
+    enum CodingKeys: String, CodingKey { case agent, tickets, unavailableNodes = "unavailable_nodes" }
+}

@@ -1,0 +1,131 @@
+/// `GET /api/v1/workflow`.
+public struct WorkflowView: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var label: String
+    public var source: String
+    public var lines: [LineView]
+    public var statuses: [String]
+
+    public init(name: String, version: String, label: String, source: String, lines: [LineView], statuses: [String]) {
+        self.name = name; self.version = version; self.label = label; self.source = source; self.lines = lines; self.statuses = statuses
+    }
+}
+
+public struct LineView: Codable, Sendable, Equatable {
+    public var name: String
+    public var queue: String
+    public init(name: String, queue: String) { self.name = name; self.queue = queue }
+}
+
+/// `PUT /api/v1/workflow`: the new workflow's label and the checker's warnings.
+public struct WorkflowReplaced: Codable, Sendable, Equatable {
+    public var label: String
+    public var warnings: [String]
+    public init(label: String, warnings: [String]) { self.label = label; self.warnings = warnings }
+}
+
+/// Every error answer: `{"error": {"code", "message", "details"?}}`.
+public struct ErrorBody: Codable, Sendable, Equatable {
+    public var error: Detail
+
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+        public var details: [String]?
+        public init(code: String, message: String, details: [String]? = nil) { self.code = code; self.message = message; self.details = details }
+    }
+
+    public init(code: String, message: String, details: [String]? = nil) {
+        error = Detail(code: code, message: message, details: details)
+    }
+}
+
+/// `GET /healthz`.
+public struct Health: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case ok, failed }
+    public var status: Status
+    public var workflow: String
+    public init(status: Status, workflow: String) { self.status = status; self.workflow = workflow }
+}
+
+/// What a node reports of itself to its peers (and in `GET /api/v1/cluster`).
+public struct NodeLoad: Codable, Sendable, Equatable {
+    public var activeTickets: Int
+    public var pendingTimers: Int
+    public var agents: Int
+    public var healthy: Bool
+
+    public init(activeTickets: Int, pendingTimers: Int, agents: Int, healthy: Bool) {
+        self.activeTickets = activeTickets; self.pendingTimers = pendingTimers; self.agents = agents; self.healthy = healthy
+    }
+
+    enum CodingKeys: String, CodingKey { case activeTickets = "active_tickets", pendingTimers = "pending_timers", agents, healthy }
+}
+
+/// `GET /api/v1/cluster`: membership, liveness, load and the partition map.
+public struct ClusterView: Codable, Sendable, Equatable {
+    public var node: String
+    public var partitions: Int
+    public var routingOwner: String
+    public var members: [MemberView]
+    public var partitionMap: [String]
+    public var forwardedRequests: Int
+    public var servedForPeers: Int
+    public var malformedFrames: Int
+
+    public init(node: String, partitions: Int, routingOwner: String, members: [MemberView], partitionMap: [String],
+                forwardedRequests: Int, servedForPeers: Int, malformedFrames: Int) {
+        self.node = node; self.partitions = partitions; self.routingOwner = routingOwner; self.members = members
+        self.partitionMap = partitionMap; self.forwardedRequests = forwardedRequests; self.servedForPeers = servedForPeers
+        self.malformedFrames = malformedFrames
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, partitions, routingOwner = "routing_owner", members, partitionMap = "partition_map"
+        case forwardedRequests = "forwarded_requests", servedForPeers = "served_for_peers", malformedFrames = "malformed_frames"
+    }
+}
+
+public struct MemberView: Codable, Sendable, Equatable {
+    public var name: String
+    public var http: String
+    public var zmq: String
+    public var alive: Bool
+    public var lastHeardMsAgo: Int?
+    public var partitions: Int
+    /// Nil when the member did not answer.
+    public var load: NodeLoad?
+
+    public init(name: String, http: String, zmq: String, alive: Bool, lastHeardMsAgo: Int?, partitions: Int, load: NodeLoad?) {
+        self.name = name; self.http = http; self.zmq = zmq; self.alive = alive; self.lastHeardMsAgo = lastHeardMsAgo
+        self.partitions = partitions; self.load = load
+    }
+
+    enum CodingKeys: String, CodingKey { case name, http, zmq, alive, lastHeardMsAgo = "last_heard_ms_ago", partitions, load }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(http, forKey: .http)
+        try c.encode(zmq, forKey: .zmq)
+        try c.encode(alive, forKey: .alive)
+        try c.encode(lastHeardMsAgo, forKey: .lastHeardMsAgo)
+        try c.encode(partitions, forKey: .partitions)
+        try c.encode(load, forKey: .load)
+    }
+}
+
+/// What a webhook receives for each notification (`POST`, with the notification id as
+/// `Idempotency-Key`: delivery is at least once).
+public struct WebhookPayload: Codable, Sendable, Equatable {
+    public var id: String
+    public var ticket: String
+    public var recipient: String
+    public var template: String
+    public var body: String
+
+    public init(id: String, ticket: String, recipient: String, template: String, body: String) {
+        self.id = id; self.ticket = ticket; self.recipient = recipient; self.template = template; self.body = body
+    }
+}

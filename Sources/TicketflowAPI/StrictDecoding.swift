@@ -1,0 +1,116 @@
+import Foundation
+
+/// A request body the server refuses, with the error code and message the client gets
+/// (`400`). Thrown from the request types' decoders, so every rule lives beside its field.
+public struct RequestError: Error, Sendable, Equatable {
+    public enum Code: String, Sendable {
+        case malformedJSON = "malformed_json"
+        case unknownField = "unknown_field"
+        case missingField = "missing_field"
+        case invalidField = "invalid_field"
+    }
+
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+}
+
+/// Decodes request bodies strictly: unknown fields and values of the wrong type are errors
+/// with the field's name, never silently ignored or coerced.
+public enum JSONInput {
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
+        guard !bytes.isEmpty else { throw RequestError(.malformedJSON, "the request needs a JSON object body") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let error as RequestError {
+            throw error
+        } catch let error as DecodingError {
+            throw describe(error)
+        }
+    }
+
+    /// Turns the decoder's error into one a client can act on.
+    static func describe(_ error: DecodingError) -> RequestError {
+        func path(_ context: DecodingError.Context, _ last: (any CodingKey)? = nil) -> String {
+            let keys = context.codingPath + (last.map { [$0] } ?? [])
+            return keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return RequestError(.missingField, "'\(path(context, key))' is required")
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            guard !context.codingPath.isEmpty else { return RequestError(.malformedJSON, "the body must be a JSON object") }
+            return RequestError(.invalidField, "'\(path(context))' must be \(describe(type))")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return RequestError(.malformedJSON, "the body is not valid JSON") }
+            return RequestError(.invalidField, "'\(path(context))': \(context.debugDescription)")
+        @unknown default:
+            return RequestError(.malformedJSON, "the body could not be read")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int64.Type: return "a whole number"
+        case is [String].Type: return "a list of strings"
+        case is [String: String].Type: return "an object of strings"
+        default: return "of another type"
+        }
+    }
+}
+
+extension Decoder {
+    /// Refuses a body with fields the type does not know, naming them and the known ones.
+    public func refuseUnknownKeys<Key: CodingKey & CaseIterable>(_ keys: Key.Type, in context: String) throws {
+        let known = Key.allCases.map(\.stringValue)
+        let container = try self.container(keyedBy: AnyKey.self)
+        let unknown = container.allKeys.map(\.stringValue).filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        throw RequestError(.unknownField, "unknown field\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in \(context); expected \(known.sorted().joined(separator: ", "))")
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A string of at most `max` UTF-8 bytes (and at least `min` characters), nil when absent or null.
+    public func string(_ key: Key, min: Int = 0, max: Int = 10_000) throws -> String? {
+        guard let s = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard s.utf8.count <= max else { throw RequestError(.invalidField, "'\(key.stringValue)' is longer than \(max) bytes") }
+        guard s.count >= min else { throw RequestError(.invalidField, "'\(key.stringValue)' must not be empty") }
+        return s
+    }
+
+    /// A required string.
+    public func requiredString(_ key: Key, min: Int = 0, max: Int = 10_000) throws -> String {
+        guard contains(key), try !decodeNil(forKey: key) else { throw RequestError(.missingField, "'\(key.stringValue)' is required") }
+        return try string(key, min: min, max: max)!
+    }
+
+    /// A list of strings, empty when absent or null; at most `count` items of at most `max` bytes.
+    public func strings(_ key: Key, count: Int = 1000, max: Int = 1000) throws -> [String]? {
+        guard let list = try decodeIfPresent([String].self, forKey: key) else { return nil }
+        guard list.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) items") }
+        guard list.allSatisfy({ $0.utf8.count <= max }) else { throw RequestError(.invalidField, "an item of '\(key.stringValue)' is longer than \(max) bytes") }
+        return list
+    }
+
+    /// One of an enum's values, named in the error when it is not.
+    public func oneOf<E: RawRepresentable & CaseIterable>(_ type: E.Type, _ key: Key, what: String) throws -> E? where E.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            throw RequestError(.invalidField, "unknown \(what) '\(text)'; expected one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A map of strings (custom fields), at most `count` entries.
+    public func stringMap(_ key: Key, count: Int = 200) throws -> [String: String]? {
+        guard let map = try decodeIfPresent([String: String].self, forKey: key) else { return nil }
+        guard map.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) entries") }
+        guard map.allSatisfy({ $0.key.utf8.count <= 200 && $0.value.utf8.count <= 10_000 }) else {
+            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than 200 bytes or a value longer than 10,000")
+        }
+        return map
+    }
+}

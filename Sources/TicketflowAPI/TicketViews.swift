@@ -1,0 +1,186 @@
+import TicketflowCore
+
+/// A ticket as the API shows it (snake_case keys, in this order). Optional values are written
+/// as `null`, never left out, so clients see every field.
+public struct TicketView: Codable, Sendable, Equatable {
+    public var id: String
+    public var subject: String
+    public var description: String
+    public var status: String
+    public var priority: Priority
+    public var channel: Channel
+    public var type: String?
+    public var tags: [String]
+    public var fields: [String: String]
+    public var requiredSkills: [String]
+    public var requester: RequesterView
+    public var line: String
+    public var queue: String
+    public var assignee: String?
+    public var createdAt: String
+    public var updatedAt: String
+    public var workflowVersion: String
+    public var sla: [SLAClockView]
+    /// Left out of lists; present (possibly empty) when one ticket is read.
+    public var comments: [CommentView]?
+
+    public init(id: String, subject: String, description: String, status: String, priority: Priority, channel: Channel,
+                type: String?, tags: [String], fields: [String: String], requiredSkills: [String], requester: RequesterView,
+                line: String, queue: String, assignee: String?, createdAt: String, updatedAt: String, workflowVersion: String,
+                sla: [SLAClockView], comments: [CommentView]?) {
+        self.id = id; self.subject = subject; self.description = description; self.status = status; self.priority = priority
+        self.channel = channel; self.type = type; self.tags = tags; self.fields = fields; self.requiredSkills = requiredSkills
+        self.requester = requester; self.line = line; self.queue = queue; self.assignee = assignee; self.createdAt = createdAt
+        self.updatedAt = updatedAt; self.workflowVersion = workflowVersion; self.sla = sla; self.comments = comments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, subject, description, status, priority, channel, type, tags, fields
+        case requiredSkills = "required_skills", requester, line, queue, assignee
+        case createdAt = "created_at", updatedAt = "updated_at", workflowVersion = "workflow_version", sla, comments
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(subject, forKey: .subject)
+        try c.encode(description, forKey: .description)
+        try c.encode(status, forKey: .status)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(type, forKey: .type)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(SortedStringMap(fields), forKey: .fields)
+        try c.encode(requiredSkills, forKey: .requiredSkills)
+        try c.encode(requester, forKey: .requester)
+        try c.encode(line, forKey: .line)
+        try c.encode(queue, forKey: .queue)
+        try c.encode(assignee, forKey: .assignee)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(workflowVersion, forKey: .workflowVersion)
+        try c.encode(sla, forKey: .sla)
+        try c.encodeIfPresent(comments, forKey: .comments)
+    }
+
+    /// The ticket number (ids the server mints are numbers); 0 for other ids.
+    public var number: Int64 { Int64(id) ?? 0 }
+}
+
+public struct RequesterView: Codable, Sendable, Equatable {
+    public var name: String
+    public var email: String
+    public var organization: String?
+
+    public init(name: String, email: String, organization: String?) {
+        self.name = name; self.email = email; self.organization = organization
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(email, forKey: .email)
+        try c.encode(organization, forKey: .organization)
+    }
+}
+
+/// One SLA clock of a ticket.
+public struct SLAClockView: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable { case running, paused, stopped }
+
+    public var policy: String
+    public var clock: String
+    public var target: String
+    public var state: State
+    public var due: String?
+    public var breached: Bool
+    public var warned: Bool
+    public var breachedAt: String?
+    public var fulfilledAt: String?
+
+    public init(policy: String, clock: String, target: String, state: State, due: String?, breached: Bool, warned: Bool,
+                breachedAt: String?, fulfilledAt: String?) {
+        self.policy = policy; self.clock = clock; self.target = target; self.state = state; self.due = due
+        self.breached = breached; self.warned = warned; self.breachedAt = breachedAt; self.fulfilledAt = fulfilledAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case policy, clock, target, state, due, breached, warned, breachedAt = "breached_at", fulfilledAt = "fulfilled_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(policy, forKey: .policy)
+        try c.encode(clock, forKey: .clock)
+        try c.encode(target, forKey: .target)
+        try c.encode(state, forKey: .state)
+        try c.encode(due, forKey: .due)
+        try c.encode(breached, forKey: .breached)
+        try c.encode(warned, forKey: .warned)
+        try c.encode(breachedAt, forKey: .breachedAt)
+        try c.encode(fulfilledAt, forKey: .fulfilledAt)
+    }
+}
+
+public struct CommentView: Codable, Sendable, Equatable {
+    public var id: Int
+    public var author: AuthorKind
+    public var authorName: String
+    public var isPublic: Bool
+    public var body: String
+    public var at: String
+
+    public init(id: Int, author: AuthorKind, authorName: String, isPublic: Bool, body: String, at: String) {
+        self.id = id; self.author = author; self.authorName = authorName; self.isPublic = isPublic; self.body = body; self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case id, author, authorName = "author_name", isPublic = "public", body, at }
+}
+
+/// `GET /api/v1/tickets`: a page in ticket number order; `next_after` names the page after.
+public struct TicketPage: Codable, Sendable, Equatable {
+    public var tickets: [TicketView]
+    public var nextAfter: Int64?
+    /// In a cluster: nodes that did not answer (their tickets are missing from the page).
+    public var unavailableNodes: [String]?
+
+    public init(tickets: [TicketView], nextAfter: Int64?, unavailableNodes: [String]? = nil) {
+        self.tickets = tickets; self.nextAfter = nextAfter; self.unavailableNodes = unavailableNodes
+    }
+
+    enum CodingKeys: String, CodingKey { case tickets, nextAfter = "next_after", unavailableNodes = "unavailable_nodes" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tickets, forKey: .tickets)
+        try c.encode(nextAfter, forKey: .nextAfter)
+        try c.encodeIfPresent(unavailableNodes, forKey: .unavailableNodes)
+    }
+}
+
+/// `GET /api/v1/tickets/{id}/audit`.
+public struct AuditView: Codable, Sendable, Equatable {
+    public var ticket: String
+    public var entries: [AuditEntry]
+    public init(ticket: String, entries: [AuditEntry]) { self.ticket = ticket; self.entries = entries }
+}
+
+public struct AuditEntry: Codable, Sendable, Equatable {
+    public var at: String
+    public var cause: CauseView
+    public var change: String
+    public var workflowVersion: String
+
+    public init(at: String, cause: CauseView, change: String, workflowVersion: String) {
+        self.at = at; self.cause = cause; self.change = change; self.workflowVersion = workflowVersion
+    }
+
+    enum CodingKeys: String, CodingKey { case at, cause, change, workflowVersion = "workflow_version" }
+}
+
+/// Who or what caused a change.
+public struct CauseView: Codable, Sendable, Equatable {
+    public var kind: Cause.Kind
+    public var name: String
+    public init(kind: Cause.Kind, name: String) { self.kind = kind; self.name = name }
+}

@@ -1,0 +1,102 @@
+import Hummingbird
+import TicketflowAPI
+import TicketflowCore
+import TicketflowNode
+import TicketflowStorage
+
+/// Tickets: create, list, read, change, comment, escalate, assign, macros, audit.
+extension Routes {
+    func createTicket(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, _) = try await JSONResponse.decode(NewTicketRequest.self, request, limit: maxBody)
+        let (ticket, replayed) = try await node.create(body.draft, idempotencyKey: try idempotencyKey(request))
+        var response = await ticketResponse(ticket, status: replayed ? .ok : .created)
+        response.headers[.location] = "/api/v1/tickets/\(ticket.id)"
+        if replayed { response.headers[Self.replayedHeader] = "true" }
+        return response
+    }
+
+    func readTicket(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try parameter(context)
+        guard let ticket = try await node.ticket(id) else { throw NodeError.notFound(id) }
+        return await ticketResponse(ticket)
+    }
+
+    static let listParameters: Set<String> = ["status", "line", "queue", "assignee", "priority", "sla", "limit", "after"]
+
+    func listTickets(_ request: Request, _ context: Context) async throws -> Response {
+        let q = request.uri.queryParameters
+        for key in q.map({ String($0.key) }) where !Self.listParameters.contains(key) {
+            throw APIError(.badRequest, "unknown_parameter", "unknown query parameter '\(key)'; expected \(Self.listParameters.sorted().joined(separator: ", "))")
+        }
+        let wf = await node.workflow
+        var filter = TicketFilter()
+        filter.status = q.get("status").map { String($0) }
+        filter.queue = q.get("queue").map { String($0) }
+        filter.assignee = q.get("assignee").map { String($0) }
+        if let line = q.get("line") {
+            guard let index = wf.lineIndex(named: String(line)) else { throw APIError(.badRequest, "invalid_parameter", "unknown line '\(line)'") }
+            filter.line = index
+        }
+        if let p = q.get("priority") {
+            guard let priority = Priority(rawValue: String(p)) else { throw APIError(.badRequest, "invalid_parameter", "unknown priority '\(p)'") }
+            filter.priority = priority
+        }
+        if let sla = q.get("sla") {
+            guard let kind = TicketFilter.SLAState(rawValue: String(sla)) else {
+                throw APIError(.badRequest, "invalid_parameter", "sla must be at_risk or breached")
+            }
+            filter.sla = kind
+        }
+        if let limit = q.get("limit") {
+            guard let n = Int(limit), (1...500).contains(n) else { throw APIError(.badRequest, "invalid_parameter", "limit must be 1…500") }
+            filter.limit = n
+        }
+        if let after = q.get("after") {
+            guard let n = Int64(after), n >= 0 else { throw APIError(.badRequest, "invalid_parameter", "after must be a ticket number") }
+            filter.after = n
+        }
+        let rows = try await node.tickets(matching: filter)
+        return JSONResponse.make(TicketPage(tickets: rows.map { TicketView($0.ticket, workflow: wf, withComments: false) },
+                                            nextAfter: rows.count == filter.limit ? rows.last?.number : nil))
+    }
+
+    func updateTicket(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, _) = try await JSONResponse.decode(TicketUpdateRequest.self, request, limit: maxBody)
+        return try await run(.update(ticket: try parameter(context), changes: body.changes, by: cause(request)), for: request, body: body)
+    }
+
+    func comment(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, _) = try await JSONResponse.decode(CommentRequest.self, request, limit: maxBody)
+        let command = Command.comment(ticket: try parameter(context), author: body.author ?? .agent,
+                                      authorName: body.authorName ?? cause(request).name, isPublic: body.isPublic ?? true, body: body.body)
+        return try await run(command, for: request, body: body, status: .created)
+    }
+
+    func changeLine(_ request: Request, _ context: Context, up: Bool) async throws -> Response {
+        var body = LineChangeRequest()
+        if request.headers[.contentLength].map({ $0 != "0" }) ?? false || request.headers[.transferEncoding] != nil {
+            body = try await JSONResponse.decode(LineChangeRequest.self, request, limit: maxBody).0
+        }
+        let ticketID = try parameter(context)
+        let command: Command = up ? .escalate(ticket: ticketID, to: body.to, by: cause(request))
+                                  : .deescalate(ticket: ticketID, to: body.to, by: cause(request))
+        return try await run(command, for: request, body: body)
+    }
+
+    func assign(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, _) = try await JSONResponse.decode(AssignRequest.self, request, limit: maxBody)
+        if let agent = body.agent, let checkAgent { try await checkAgent(agent) }
+        return try await run(.assign(ticket: try parameter(context), agent: body.agent, by: cause(request)), for: request, body: body)
+    }
+
+    func applyMacro(_ request: Request, _ context: Context) async throws -> Response {
+        try await run(.applyMacro(ticket: try parameter(context), macro: try parameter(context, "macro"), by: cause(request)),
+                      for: request, body: NoBody())
+    }
+
+    func audit(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try parameter(context)
+        guard let events = try await node.events(of: id) else { throw NodeError.notFound(id) }
+        return JSONResponse.make(AuditView(ticket: id, entries: events.map(AuditEntry.init)))
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import TicketflowCore
+import TicketflowNode
+import TicketflowRuntime
+import TicketflowStorage
+import TicketflowWorkflow
+
+/// Nodes on temporary data directories, for tests that need one.
+enum TestNodes {
+    static let workflow = """
+    workflow: test
+    version: 1
+    statuses: [new, open, pending, solved, closed]
+    lines: [{name: L1, queue: first-line}, {name: L2, queue: second-line}]
+    sla:
+      - {name: p, calendar: 24x7, targets: {first_reply: 1h}}
+    macros:
+      - {name: ask, then: [{comment: {public: true, body: "Please send logs"}}, {set: {status: pending}}]}
+    """
+
+    static func open(source: String = workflow, clock: any TicketflowRuntime.Clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!))
+        async throws -> (DurableNode, String) {
+        guard let wf = WorkflowLoader.load(text: source).workflow else { throw Failure(description: "test workflow has errors") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-node-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let node = try DurableNode(store: try Store(path: dir + "/ticketflow.sqlite", durability: .normal),
+                                   defaultWorkflow: (wf, source, .file("test.yaml")), clock: clock)
+        _ = try await node.start()
+        return (node, dir)
+    }
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+}
