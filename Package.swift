@@ -47,14 +47,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TicketflowServer", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowCluster", "TicketflowAPI",
-            .product(name: "NIOEmbedded", package: "swift-nio"),
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        // The cluster's HTTP side: forwarding to owners, gathered views, cluster-wide routing,
+        // the node service other nodes call. A single node's HTTP layer does not need it.
+        .target(name: "TicketflowClusterHTTP", dependencies: [
+            "TicketflowServer", "TicketflowCluster", "TicketflowNode", "TicketflowAPI", "TicketflowCore", "TicketflowStorage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "TicketflowCluster", dependencies: [
@@ -70,9 +78,9 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "TicketflowTesting", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime"]),
+        .target(name: "TicketflowTesting", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode"]),
         .executableTarget(name: "ticketflow", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CMallocStats"),
@@ -92,8 +100,13 @@ let package = Package(
         .testTarget(name: "TicketflowNodeTests", dependencies: [
             "TicketflowNode", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "TicketflowClusterHTTPTests", dependencies: [
+            "TicketflowClusterHTTP", "TicketflowServer", "TicketflowTesting", "TicketflowCluster", "TicketflowNode", "TicketflowAPI",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
-            "TicketflowServer", "TicketflowTesting", "TicketflowCluster",
+            "TicketflowServer", "TicketflowTesting", "TicketflowAPI", "TicketflowNode",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

@@ -3,10 +3,9 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import TicketflowAPI
-import TicketflowCluster
 import TicketflowCore
-import TicketflowRuntime
 import TicketflowNode
+import TicketflowRuntime
 import TicketflowStorage
 import TicketflowWorkflow
 
@@ -19,20 +18,57 @@ public struct ServerConfiguration: Sendable {
     public var durability = Durability.full
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
-    /// In a cluster: the cluster file and this node's name in it. The node's HTTP address and
-    /// data directory then come from the cluster file.
-    public var cluster: (config: ClusterConfig, node: String)?
+    /// Joins a cluster (`TicketflowClusterHTTP.ClusterJoin`); nil: the node runs alone.
+    public var cluster: (any ClusterMembership)?
+    /// Where time comes from: the system clock; tests may hand in a `VirtualClock`.
+    public var clock: any TicketflowRuntime.Clock = SystemClock()
     public init() {}
 }
 
 /// Why a node could not start.
 public struct StartupError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
-/// Builds the node exactly as production runs it — tests use the very same function.
-/// Opens the data directory, recovers, fires overdue timers, and returns the application
-/// (HTTP server, timer loop and outbox delivery as services) and the node.
+/// What a node needs from a cluster it is a member of. The HTTP layer of a node running alone
+/// knows nothing of ZeroMQ: the cluster side (`TicketflowClusterHTTP`) implements this.
+public protocol ClusterMembership: Sendable {
+    /// Ticket numbers this node may mint (those of its own partitions: unique cluster-wide).
+    var admitsTicketNumber: @Sendable (Int64) -> Bool { get }
+    /// Joins once the node is open; returns what the HTTP layer adds for the cluster.
+    func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,
+              logger: Logger) async throws -> ClusterParts
+}
+
+/// What a cluster adds to a node's HTTP layer.
+public struct ClusterParts: Sendable {
+    /// Where agents live (the routing owner).
+    public var agents: any AgentDesk
+    /// Checks with the routing owner that an agent exists before a ticket is assigned to it.
+    public var checkAgent: @Sendable (String) async throws -> Void
+    /// Sends each request to the node that owns what it is about.
+    public var middleware: @Sendable (Router<NodeRequestContext>) -> Void
+    /// The cluster's own routes (`/api/v1/cluster`, …).
+    public var routes: @Sendable (Router<NodeRequestContext>) -> Void
+    /// Lines added to `/metrics`.
+    public var metricsText: @Sendable () async -> String
+    /// Receives the router's responder once built (requests forwarded by peers run through it).
+    public var attach: @Sendable (Router<NodeRequestContext>.Responder) -> Void
+    public var services: [any Service]
+
+    public init(agents: any AgentDesk, checkAgent: @escaping @Sendable (String) async throws -> Void,
+                middleware: @escaping @Sendable (Router<NodeRequestContext>) -> Void,
+                routes: @escaping @Sendable (Router<NodeRequestContext>) -> Void, metricsText: @escaping @Sendable () async -> String,
+                attach: @escaping @Sendable (Router<NodeRequestContext>.Responder) -> Void, services: [any Service]) {
+        self.agents = agents; self.checkAgent = checkAgent; self.middleware = middleware; self.routes = routes
+        self.metricsText = metricsText; self.attach = attach; self.services = services
+    }
+}
+
+/// Builds the node exactly as production runs it — the in-process HTTP tests use this very
+/// function. Opens the data directory, recovers, fires overdue timers, and returns the
+/// application (HTTP server, timer loop and outbox delivery as services) and the node.
 public func buildApplication(_ config: ServerConfiguration, logger: Logger) async throws -> (some ApplicationProtocol, DurableNode) {
     let outcome = WorkflowLoader.load(path: config.workflowPath)
     guard let workflow = outcome.workflow else {
@@ -42,52 +78,30 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let source = try String(contentsOfFile: config.workflowPath, encoding: .utf8)
     try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
     let started = ContinuousClock.now
-    var admits: (@Sendable (Int64) -> Bool)?
-    if let cluster = config.cluster {
-        // Ticket numbers this node mints fall in its own partitions: unique cluster-wide.
-        let map = cluster.config.partitionMap, me = cluster.node
-        admits = { number in map.owner(of: map.partition(forKey: String(number))) == me }
-    }
     let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
     let metrics = NodeMetrics()
-    let clock = SystemClock()
+    let clock = config.clock
     // In a cluster the routing owner keeps the agents and routes every node's tickets.
     let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
-                                 logger: logger, observer: metrics, admitsTicketNumber: admits, agentsAreRemote: config.cluster != nil)
+                               logger: logger, observer: metrics, admitsTicketNumber: config.cluster?.admitsTicketNumber,
+                               agentsAreRemote: config.cluster != nil)
     let overdue = try await node.start()
     let elapsed = ContinuousClock.now - started
     let label = await node.workflow.label, active = await node.activeTickets
     logger.info("node ready in \(elapsed): workflow \(label), \(active) active tickets, \(overdue) overdue timers fired")
 
-    let gateway = try config.cluster.map {
-        try ClusterGateway(config: $0.config, me: $0.node, node: node, logger: logger) { await metrics.render(node: node) }
-    }
-    var agents: any AgentDesk = LocalAgents(node: node)
-    var routing: (publisher: RoutingFactPublisher, router: ClusterRouter?)?
-    if let gateway {
-        let publisher = RoutingFactPublisher()
-        await node.publishRoutingFacts { publisher.offer($0) }
-        var router: ClusterRouter?
-        if gateway.routingOwner == gateway.me {
-            let owner = await ClusterRouter(gateway: gateway, node: node, logger: logger)
-            gateway.attach(router: owner)
-            router = owner
-        }
-        agents = router ?? AgentsElsewhere(owner: gateway.routingOwner)
-        routing = (publisher, router)
-        logger.info("cluster member \(gateway.me): owns \(gateway.map.partitions(of: gateway.me).count) of \(gateway.map.partitions) partitions; agents and routing: \(gateway.routingOwner)")
-    }
+    // The table needs the routes' shapes only; the agent desk is settled after joining.
+    let table = Routes(node: node, agents: LocalAgents(node: node), checkAgent: nil, maxBody: config.maxBodyBytes).table
+    let cluster = try await config.cluster?.join(node: node, routes: table, maxBody: config.maxBodyBytes,
+                                                 metrics: { await metrics.render(node: node) }, logger: logger)
+    let api = Routes(node: node, agents: cluster?.agents ?? LocalAgents(node: node), checkAgent: cluster?.checkAgent,
+                     maxBody: config.maxBodyBytes)
 
-    let clusterRouter = routing?.router
-    var checkAgent: (@Sendable (String) async throws -> Void)?
-    if let gateway { checkAgent = { agentID in try await gateway.checkAgent(agentID) } }
-    let api = Routes(node: node, agents: agents, checkAgent: checkAgent, maxBody: config.maxBodyBytes)
-    let table = api.table
-    let router = Router()
+    let router = Router(context: NodeRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(routes: table))
-    if let gateway {
-        router.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: config.maxBodyBytes, routes: table))
-        ClusterRoutes(gateway: gateway).register(on: router)
+    if let cluster {
+        cluster.middleware(router)
+        cluster.routes(router)
     } else {
         for path in ["api/v1/cluster", "api/v1/cluster/metrics"] {
             router.get(RouterPath(path)) { _, _ -> Response in
@@ -103,8 +117,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     }
     router.get("metrics") { _, _ -> Response in
         var text = await metrics.render(node: node)
-        if let gateway { text += gateway.metricsText() }
-        if let clusterRouter { text += await clusterRouter.metricsText() }
+        if let cluster { text += await cluster.metricsText() }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
     router.get("/") { _, _ -> Response in
@@ -112,7 +125,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     }
     let host = config.host
     let responder = router.buildResponder()
-    gateway?.attach(responder)
+    cluster?.attach(responder)
     var app = Application(
         responder: responder,
         configuration: .init(address: .hostname(host, port: config.port), serverName: "ticketflow"),
@@ -123,8 +136,6 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         logger: logger
     )
     app.addServices(TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
-    if let gateway, let routing {
-        app.addServices(ClusterService(gateway: gateway, publisher: routing.publisher, router: routing.router, logger: logger))
-    }
+    for service in cluster?.services ?? [] { app.addServices(service) }
     return (app, node)
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TicketflowCluster
+import TicketflowClusterHTTP
 import TicketflowServer
 import TicketflowStorage
 
@@ -16,14 +17,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind (0 picks a free one and prints it).") var port = 8080
     @Option(help: "full: commits survive power loss (default); normal: they survive a process crash, faster.")
-    var durability = "full"
+    var durability = Durability.full
     @Option(help: "Cluster file (cluster/local.yaml); with --node, run that member: its HTTP address and data directory come from the file.")
     var cluster: String?
     @Option(help: "This node's name in the cluster file.") var node: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical") var logLevel = "info"
 
     func validate() throws {
-        guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be full or normal") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard (cluster == nil) == (node == nil) else { throw ValidationError("--cluster and --node go together") }
@@ -37,7 +37,7 @@ struct Serve: AsyncParsableCommand {
         config.port = port
         config.dataDirectory = data
         config.workflowPath = workflow
-        config.durability = Durability(rawValue: durability)!
+        config.durability = durability
         if let cluster, let node {
             let file: ClusterConfig
             do { file = try ClusterConfig.load(path: cluster) } catch {
@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
             config.host = String(address[0])
             config.port = Int(address[1])!
             config.dataDirectory = member.data
-            config.cluster = (file, node)
+            config.cluster = ClusterJoin(config: file, me: node)
         }
         do {
             let (app, node) = try await buildApplication(config, logger: logger)
@@ -66,3 +66,5 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
+
+extension Durability: ExpressibleByArgument {}

@@ -5,7 +5,7 @@ import TicketflowStorage
 
 /// Where the agent routes of the HTTP API find agents: the node itself when it runs alone,
 /// the cluster's routing owner (`ClusterRouter`) in a cluster.
-protocol AgentDesk: Sendable {
+public protocol AgentDesk: Sendable {
     /// Registers or updates an agent; a refusal throws `NodeError.rejected` and changes nothing.
     func upsert(_ agent: Agent) async throws
     func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent
@@ -19,16 +19,17 @@ protocol AgentDesk: Sendable {
 }
 
 /// A node running alone keeps its agents itself.
-struct LocalAgents: AgentDesk {
+public struct LocalAgents: AgentDesk {
     let node: DurableNode
+    public init(node: DurableNode) { self.node = node }
 
-    func upsert(_ agent: Agent) async throws { try await node.upsert(agent) }
-    func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { try await node.setPresence(agentID, presence) }
-    func agent(_ agentID: String) async -> Agent? { await node.agent(agentID) }
-    func agents() async -> [Agent] { await node.agents() }
-    func load(of agentID: String) async -> Int { await node.load(of: agentID) }
+    public func upsert(_ agent: Agent) async throws { try await node.upsert(agent) }
+    public func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { try await node.setPresence(agentID, presence) }
+    public func agent(_ agentID: String) async -> Agent? { await node.agent(agentID) }
+    public func agents() async -> [Agent] { await node.agents() }
+    public func load(of agentID: String) async -> Int { await node.load(of: agentID) }
 
-    func openTickets(of agentID: String) async throws -> AgentTickets {
+    public func openTickets(of agentID: String) async throws -> AgentTickets {
         let workflow = await node.workflow
         return AgentTickets(agent: agentID, tickets: try await node.openTickets(of: agentID).map { TicketView($0, workflow: workflow, withComments: false) })
     }
@@ -36,14 +37,15 @@ struct LocalAgents: AgentDesk {
 
 /// A cluster member that is not the routing owner keeps no agents; the cluster middleware
 /// sends every agent request to the routing owner, so these answers are never expected.
-struct AgentsElsewhere: AgentDesk {
+public struct AgentsElsewhere: AgentDesk {
     let owner: String
+    public init(owner: String) { self.owner = owner }
 
     var misdirected: APIError { APIError(.misdirectedRequest, "misdirected", "agents are kept by node \(owner)") }
-    func upsert(_ agent: Agent) async throws { throw misdirected }
-    func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { throw misdirected }
-    func agent(_ agentID: String) async -> Agent? { nil }
-    func agents() async -> [Agent] { [] }
-    func load(of agentID: String) async -> Int { 0 }
-    func openTickets(of agentID: String) async throws -> AgentTickets { throw misdirected }
+    public func upsert(_ agent: Agent) async throws { throw misdirected }
+    public func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { throw misdirected }
+    public func agent(_ agentID: String) async -> Agent? { nil }
+    public func agents() async -> [Agent] { [] }
+    public func load(of agentID: String) async -> Int { 0 }
+    public func openTickets(of agentID: String) async throws -> AgentTickets { throw misdirected }
 }

@@ -5,7 +5,7 @@ import TicketflowAPI
 /// every error a client sees has a code: a path the API has, asked with a method it does not
 /// answer, is `405 method_not_allowed` with an `Allow` header; an unknown path is `404 unknown_route`.
 struct JSONErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = NodeRequestContext
     let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

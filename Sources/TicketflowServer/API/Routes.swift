@@ -18,7 +18,7 @@ struct Routes: Sendable {
     let checkAgent: (@Sendable (String) async throws -> Void)?
     let maxBody: Int
 
-    typealias Context = BasicRequestContext
+    typealias Context = NodeRequestContext
     typealias Handler = @Sendable (Request, Context) async throws -> Response
 
     /// One route: its shape (method, path, placement) and its handler.
@@ -123,6 +123,13 @@ struct Routes: Sendable {
         let agent = request.headers[agentHeader] ?? ""
         let text = "\(request.method.rawValue) \(request.uri.path) \(agent) " + String(decoding: JSONOutput.bytes(body), as: UTF8.self)
         return String(StableHash.mixed(text), radix: 16)
+    }
+}
+
+extension RouteTable {
+    /// Every route a node serves, as the router and the cluster see them.
+    public static func node(_ node: DurableNode) -> RouteTable {
+        Routes(node: node, agents: LocalAgents(node: node), checkAgent: nil, maxBody: 1 << 20).table
     }
 }
 

@@ -6,11 +6,12 @@ import TicketflowStorage
 import TicketflowWorkflow
 
 /// Nodes on temporary data directories, for tests that need one.
-enum TestNodes {
-    static let workflow = """
+public enum TestNodes {
+    public static let workflow = """
     workflow: test
     version: 1
     statuses: [new, open, pending, solved, closed]
+    transitions: {new: [open, pending, solved], open: [pending, solved], pending: [open, solved], solved: [open, closed], closed: []}
     lines: [{name: L1, queue: first-line}, {name: L2, queue: second-line}]
     sla:
       - {name: p, calendar: 24x7, targets: {first_reply: 1h}}
@@ -18,7 +19,7 @@ enum TestNodes {
       - {name: ask, then: [{comment: {public: true, body: "Please send logs"}}, {set: {status: pending}}]}
     """
 
-    static func open(source: String = workflow, clock: any TicketflowRuntime.Clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!))
+    public static func open(source: String = workflow, clock: any TicketflowRuntime.Clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!))
         async throws -> (DurableNode, String) {
         guard let wf = WorkflowLoader.load(text: source).workflow else { throw Failure(description: "test workflow has errors") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-node-\(UUID().uuidString)").path
@@ -29,5 +30,5 @@ enum TestNodes {
         return (node, dir)
     }
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
 }

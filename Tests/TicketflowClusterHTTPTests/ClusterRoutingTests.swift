@@ -4,7 +4,9 @@ import Testing
 import TicketflowAPI
 import TicketflowCluster
 import TicketflowNode
-@testable import TicketflowServer
+import TicketflowServer
+import TicketflowTesting
+@testable import TicketflowClusterHTTP
 
 /// The pure parts of the cluster's HTTP layer: where requests go, the wire form of
 /// forwarded requests, and how gathered views merge.
@@ -12,7 +14,7 @@ import TicketflowNode
     @Test func requestsGoToTheirOwners() async throws {
         let (node, dir) = try await TestNodes.open()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let table = Routes(node: node, agents: LocalAgents(node: node), checkAgent: nil, maxBody: 1 << 20).table
+        let table = RouteTable.node(node)
         func placement(_ method: HTTPRequest.Method, _ path: String) -> Placement? { table.route(method, path)?.shape.placement }
         #expect(placement(.get, "/api/v1/tickets/42") == .ticket)
         #expect(table.route(.get, "/api/v1/tickets/42")?.parameters == ["42"])

@@ -1,3 +1,4 @@
+import TicketflowServer
 import Foundation
 import TicketflowAPI
 import Logging

@@ -1,3 +1,4 @@
+import TicketflowServer
 import TicketflowAPI
 
 /// Cluster-wide views: the answers of every node that answered, merged into one. Pure

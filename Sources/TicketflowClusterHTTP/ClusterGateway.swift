@@ -1,10 +1,10 @@
+import TicketflowServer
 import Foundation
 import TicketflowAPI
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOEmbedded
 import Synchronization
 import TicketflowCluster
 import TicketflowNode
@@ -80,12 +80,11 @@ public final class ClusterGateway: Sendable {
     }
 
     /// Hands requests from peers to the router; call once the router's responder is built.
-    func attach<R: HTTPResponder>(_ responder: R) where R.Context == BasicRequestContext {
-        let channel = NIOAsyncTestingChannel()
+    func attach<R: HTTPResponder>(_ responder: R) where R.Context == NodeRequestContext {
         let logger = self.logger
         slot.respond.withLock { slot in
-            slot = .init { request in
-                try await responder.respond(to: request, context: BasicRequestContext(source: .init(channel: channel, logger: logger)))
+            slot = .init { request, peer in
+                try await responder.respond(to: request, context: NodeRequestContext(forwardedBy: peer, logger: logger))
             }
         }
     }
@@ -132,8 +131,8 @@ public final class ClusterGateway: Sendable {
 
     /// Runs a request on `member`: here when it is this node, through the member's
     /// `NodeService` otherwise. A dead or silent member gives 503 with Retry-After — never a guess.
-    func call(_ member: String, _ request: Request, body: [UInt8], context: BasicRequestContext,
-              local: (Request, BasicRequestContext) async throws -> Response, why: String) async throws -> Response {
+    func call(_ member: String, _ request: Request, body: [UInt8], context: NodeRequestContext,
+              local: (Request, NodeRequestContext) async throws -> Response, why: String) async throws -> Response {
         if member == me { return try await local(request, context) }
         guard isAlive(member), let owner = services[member] else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
         let outbound = ForwardedRequest(

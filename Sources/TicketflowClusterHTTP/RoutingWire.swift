@@ -1,3 +1,4 @@
+import TicketflowServer
 import TicketflowCluster
 import TicketflowCore
 

@@ -1,3 +1,4 @@
+import TicketflowServer
 import TicketflowCluster
 
 /// An HTTP request travelling to the node that owns what it is about (the argument of

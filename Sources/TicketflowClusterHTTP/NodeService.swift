@@ -1,9 +1,9 @@
+import TicketflowServer
 import Distributed
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOEmbedded
 import Synchronization
 import TicketflowAPI
 import TicketflowCluster
@@ -27,7 +27,7 @@ distributed actor NodeService {
     final class ResponderSlot: Sendable {
         /// Boxed: a bare closure kept in a `Mutex` is re-wrapped in conversion thunks on every
         /// `inout` access, and the chain grows with each request.
-        struct Responder: Sendable { let run: @Sendable (Request) async throws -> Response }
+        struct Responder: Sendable { let run: @Sendable (Request, _ peer: String) async throws -> Response }
         let respond = Mutex<Responder?>(nil)
         /// This node's Prometheus text (node and cluster metrics), boxed for the same reason.
         struct Metrics: Sendable { let render: @Sendable () async -> String }
@@ -54,7 +54,7 @@ distributed actor NodeService {
                                path: forwarded.target, headerFields: fields)
         let request = Request(head: head, body: .init(buffer: ByteBuffer(bytes: forwarded.body)))
         let response: Response
-        do { response = try await ClusterGateway.$forwardedFrom.withValue(peer) { try await respond.run(request) } } catch {
+        do { response = try await ClusterGateway.$forwardedFrom.withValue(peer) { try await respond.run(request, peer) } } catch {
             response = APIError.from(error).response()
         }
         return try await ClusterGateway.encode(response)

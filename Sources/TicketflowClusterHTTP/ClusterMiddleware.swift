@@ -1,3 +1,4 @@
+import TicketflowServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,7 +8,7 @@ import TicketflowAPI
 /// Sends every API request to the node that owns what it is about (see `ClusterGateway`).
 /// Requests that came from a peer are always handled here, so nothing is forwarded twice.
 struct ClusterMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = NodeRequestContext
     let gateway: ClusterGateway
     let maxBody: Int
 

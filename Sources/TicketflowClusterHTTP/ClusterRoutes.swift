@@ -1,3 +1,4 @@
+import TicketflowServer
 import Foundation
 import Hummingbird
 import Logging
@@ -9,7 +10,7 @@ import TicketflowAPI
 struct ClusterRoutes: Sendable {
     let gateway: ClusterGateway
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<NodeRequestContext>) {
         router.get("api/v1/cluster/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await gateway.clusterMetrics())))

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// What every request carries through the router: the core's storage (logger, path
+/// parameters) and where it came from. A request forwarded by a peer node has no channel of
+/// its own here, so the context is made from a logger alone — no testing channel stands in.
+/// (The caller's identity will live here too, put by the authentication middleware.)
+public struct NodeRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's address, when the request came in over a connection to this node.
+    public let remoteAddress: SocketAddress?
+    /// The peer node that forwarded the request, if one did.
+    public let forwardedBy: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+        forwardedBy = nil
+    }
+
+    /// A context for a request a peer node forwarded over the cluster's link.
+    public init(forwardedBy peer: String, logger: Logger) {
+        coreContext = .init(source: Forwarded(logger: logger))
+        remoteAddress = nil
+        forwardedBy = peer
+    }
+
+    struct Forwarded: RequestContextSource {
+        let logger: Logger
+    }
+}
