@@ -107,6 +107,7 @@ let package = Package(
         .testTarget(name: "TicketflowServerTests", dependencies: [
             "TicketflowServer", "TicketflowTesting", "TicketflowAPI", "TicketflowNode",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

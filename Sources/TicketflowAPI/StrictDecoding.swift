@@ -73,11 +73,15 @@ extension Decoder {
 }
 
 extension KeyedDecodingContainer {
-    /// A string of at most `max` UTF-8 bytes (and at least `min` characters), nil when absent or null.
+    /// A string of `min`…`max` characters, nil when absent or null. Characters are counted
+    /// as Unicode code points, as JSON Schema's `minLength` and `maxLength` count them.
     public func string(_ key: Key, min: Int = 0, max: Int = 10_000) throws -> String? {
         guard let s = try decodeIfPresent(String.self, forKey: key) else { return nil }
-        guard s.utf8.count <= max else { throw RequestError(.invalidField, "'\(key.stringValue)' is longer than \(max) bytes") }
-        guard s.count >= min else { throw RequestError(.invalidField, "'\(key.stringValue)' must not be empty") }
+        let length = s.unicodeScalars.count
+        guard length <= max else { throw RequestError(.invalidField, "'\(key.stringValue)' is longer than \(max) characters") }
+        guard length >= min else {
+            throw RequestError(.invalidField, min == 1 ? "'\(key.stringValue)' must not be empty" : "'\(key.stringValue)' is shorter than \(min) characters")
+        }
         return s
     }
 
@@ -91,7 +95,9 @@ extension KeyedDecodingContainer {
     public func strings(_ key: Key, count: Int = 1000, max: Int = 1000) throws -> [String]? {
         guard let list = try decodeIfPresent([String].self, forKey: key) else { return nil }
         guard list.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) items") }
-        guard list.allSatisfy({ $0.utf8.count <= max }) else { throw RequestError(.invalidField, "an item of '\(key.stringValue)' is longer than \(max) bytes") }
+        guard list.allSatisfy({ $0.unicodeScalars.count <= max }) else {
+            throw RequestError(.invalidField, "an item of '\(key.stringValue)' is longer than \(max) characters")
+        }
         return list
     }
 
@@ -108,8 +114,8 @@ extension KeyedDecodingContainer {
     public func stringMap(_ key: Key, count: Int = 200) throws -> [String: String]? {
         guard let map = try decodeIfPresent([String: String].self, forKey: key) else { return nil }
         guard map.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) entries") }
-        guard map.allSatisfy({ $0.key.utf8.count <= 200 && $0.value.utf8.count <= 10_000 }) else {
-            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than 200 bytes or a value longer than 10,000")
+        guard map.allSatisfy({ $0.key.unicodeScalars.count <= 200 && $0.value.unicodeScalars.count <= 10_000 }) else {
+            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than 200 characters or a value longer than 10,000")
         }
         return map
     }

@@ -103,7 +103,7 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "a ticket update")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        subject = try c.string(.subject, max: 1000)
+        subject = try c.string(.subject, min: 1, max: 1000)
         description = try c.string(.description, max: 100_000)
         // Priority and status are checked by the engine against the workflow (statuses are
         // the workflow's own), which names what it expected.

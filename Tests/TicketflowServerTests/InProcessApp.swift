@@ -9,6 +9,7 @@ import TicketflowNode
 import TicketflowRuntime
 import TicketflowServer
 import TicketflowTesting
+import Testing
 
 /// The very application `ticketflow serve` runs (`buildApplication`), on a temporary data
 /// directory and a virtual clock, answering requests in process: no port, no process.
@@ -32,7 +33,7 @@ struct InProcessApp {
         logger.logLevel = .critical
         let (app, node) = try await buildApplication(config, logger: logger)
         try await app.test(.router) { client in
-            try await body(Client(http: client, node: node, clock: clock))
+            try await body(Client(http: client, node: node, clock: clock, routes: RouteTable.node(node)))
         }
     }
 
@@ -40,6 +41,7 @@ struct InProcessApp {
         let http: any TestClientProtocol
         let node: DurableNode
         let clock: VirtualClock
+        let routes: RouteTable
 
         struct Reply: Sendable {
             var status: HTTPResponse.Status
@@ -55,7 +57,35 @@ struct InProcessApp {
             var fields = headers
             if raw != nil { fields[.contentType] = "application/json" }
             let r = try await http.execute(uri: path, method: method, headers: fields, body: raw.map { ByteBuffer(string: $0) })
-            return Reply(status: r.status, headers: r.headers, body: r.body)
+            let reply = Reply(status: r.status, headers: r.headers, body: r.body)
+            checkAgainstTheDocument(reply, method, path)
+            return reply
+        }
+
+        /// Every JSON answer must be what docs/openapi.yaml says that operation answers with
+        /// that status: the document is kept true by every request the tests make.
+        func checkAgainstTheDocument(_ reply: Reply, _ method: HTTPRequest.Method, _ uri: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            guard reply.headers[.contentType] == "application/json" else { return }
+            let doc = OpenAPIDocument.shared
+            let path = String(uri.split(separator: "?", maxSplits: 1)[0])
+            let schema: JSONValue?
+            if let route = routes.route(method, path) {
+                let pattern = "/" + route.shape.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+                schema = doc.responseSchema(method: method.rawValue, path: pattern, status: reply.status.code)
+                if schema == nil { Issue.record("\(method) \(pattern) → \(reply.status.code) is not in docs/openapi.yaml", sourceLocation: sourceLocation) }
+            } else {
+                schema = .object(["$ref": .string("#/components/schemas/Error")])
+            }
+            guard let schema else { return }
+            do {
+                let value = try JSONDecoder().decode(JSONValue.self, from: Data(reply.body.readableBytesView))
+                let problems = doc.problems(value, schema)
+                if !problems.isEmpty {
+                    Issue.record("\(method) \(uri) → \(reply.status.code) breaks docs/openapi.yaml: \(problems.prefix(5).joined(separator: "; "))", sourceLocation: sourceLocation)
+                }
+            } catch {
+                Issue.record("\(method) \(uri) answered JSON that does not parse: \(error)", sourceLocation: sourceLocation)
+            }
         }
 
         func send(_ method: HTTPRequest.Method, _ path: String, _ body: some Encodable, headers: HTTPFields = [:]) async throws -> Reply {
