@@ -1,3 +1,5 @@
+import TicketflowCore
+
 /// The frame every cluster message travels in: protocol version, kind, correlation id,
 /// sender node, message type and payload, in a compact binary layout.
 ///
@@ -40,6 +42,7 @@ public struct Envelope: Equatable, Sendable {
     public struct Malformed: Error, Equatable, CustomStringConvertible {
         public var reason: String
         public init(reason: String) { self.reason = reason }
+        init(_ varint: Varint.Malformed) { reason = varint == .truncated ? "truncated number" : "number too long" }
         public var description: String { reason }
     }
 
@@ -49,15 +52,7 @@ public struct Envelope: Equatable, Sendable {
         guard let kind = Kind(rawValue: bytes[1]) else { throw Malformed(reason: "unknown message kind \(bytes[1])") }
         var i = 2
         func varint() throws(Malformed) -> UInt64 {
-            var value: UInt64 = 0, shift: UInt64 = 0
-            while true {
-                guard i < bytes.count else { throw Malformed(reason: "truncated number") }
-                let b = bytes[i]; i += 1
-                value |= UInt64(b & 0x7F) << shift
-                if b < 0x80 { return value }
-                shift += 7
-                guard shift < 64 else { throw Malformed(reason: "number too long") }
-            }
+            do { return try Varint.read(bytes, at: &i) } catch { throw Malformed(error) }
         }
         func name() throws(Malformed) -> String {
             let n = Int(try varint())
@@ -72,9 +67,5 @@ public struct Envelope: Equatable, Sendable {
         return Envelope(kind: kind, correlation: correlation, sender: sender, type: type, payload: Array(bytes[i...]))
     }
 
-    static func varint(_ value: UInt64, into out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-        out.append(UInt8(v))
-    }
+    static func varint(_ value: UInt64, into out: inout [UInt8]) { Varint.append(value, to: &out) }
 }

@@ -1,3 +1,5 @@
+import TicketflowCore
+
 /// The compact binary layout cluster payloads use: unsigned varints, and strings and byte
 /// runs prefixed by their length. `WireReader` checks every length against what is left, so
 /// a hostile payload fails with a reason instead of reading out of bounds.
@@ -6,7 +8,7 @@ public struct WireWriter: Sendable {
 
     public init() {}
 
-    public mutating func uint(_ value: UInt64) { Envelope.varint(value, into: &bytes) }
+    public mutating func uint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
     public mutating func string(_ text: String) {
         uint(UInt64(text.utf8.count))
@@ -28,16 +30,7 @@ public struct WireReader {
     public var isAtEnd: Bool { index == bytes.count }
 
     public mutating func uint() throws(Envelope.Malformed) -> UInt64 {
-        var value: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            guard index < bytes.count else { throw Envelope.Malformed(reason: "truncated number") }
-            let b = bytes[index]
-            index += 1
-            value |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return value }
-            shift += 7
-            guard shift < 64 else { throw Envelope.Malformed(reason: "number too long") }
-        }
+        do { return try Varint.read(bytes, at: &index) } catch { throw Envelope.Malformed(error) }
     }
 
     public mutating func blob() throws(Envelope.Malformed) -> [UInt8] {

@@ -15,11 +15,7 @@ struct BinaryWriter {
 
     mutating func byte(_ v: UInt8) { bytes.append(v) }
 
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-        bytes.append(UInt8(v))
-    }
+    mutating func varint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
     mutating func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
     mutating func int(_ v: Int) { int(Int64(v)) }
@@ -80,14 +76,10 @@ struct BinaryReader {
     }
 
     mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            result |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return result }
-            shift += 7
-            guard shift < 64 else { throw Malformed(description: "varint too long at byte \(position)") }
+        do { return try Varint.read(bytes, at: &position) } catch .truncated {
+            throw Malformed(description: "truncated at byte \(position)")
+        } catch {
+            throw Malformed(description: "varint too long at byte \(position)")
         }
     }
 
