@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl
 BIN := .build/release/ticketflow
 
-.PHONY: run test bench build deps check-workflows clean
+.PHONY: run test bench build deps check-workflows clean api-check
 
 ## deps: install the Debian packages the build needs, quietly, only when missing.
 deps:
@@ -35,6 +35,10 @@ bench: deps
 	$(SWIFT) build -c release --product ticketflow-bench
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	bench/run.sh
+
+## api-check: schemathesis (every check) against a fresh node, driven by docs/openapi.yaml (not part of make test: it needs PyPI).
+api-check: deps
+	tools/api-check.sh
 
 clean:
 	rm -rf .build

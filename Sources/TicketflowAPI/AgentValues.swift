@@ -19,8 +19,8 @@ public struct AgentRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "an agent")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.string(.name, min: 1, max: 500)
-        line = try c.string(.line, min: 1, max: 200)
+        name = try c.string(.name, min: 1, max: RequestLimits.name)
+        line = try c.string(.line, min: 1, max: RequestLimits.identifier)
         skills = try c.strings(.skills)
         queues = try c.strings(.queues)
         if c.contains(.capacity), try !c.decodeNil(forKey: .capacity) {

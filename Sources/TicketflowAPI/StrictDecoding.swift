@@ -15,6 +15,24 @@ public struct RequestError: Error, Sendable, Equatable {
     public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
 }
 
+/// How large each part of a request may be, in characters (Unicode code points, as JSON
+/// Schema counts). Chosen so that the largest valid request, every character written as a
+/// `\uXXXX` surrogate pair (12 bytes), still fits under the node's body limit
+/// (`bodyBytes`): a request the document allows is never refused for its size.
+public enum RequestLimits {
+    public static let bodyBytes = 1_536 << 10
+    public static let subject = 1000
+    public static let text = 60_000
+    public static let name = 500
+    public static let email = 320
+    public static let identifier = 200
+    public static let listItems = 50
+    public static let listItemLength = 100
+    public static let fields = 50
+    public static let fieldName = 100
+    public static let fieldValue = 1000
+}
+
 /// Decodes request bodies strictly: unknown fields and values of the wrong type are errors
 /// with the field's name, never silently ignored or coerced.
 public enum JSONInput {
@@ -91,8 +109,8 @@ extension KeyedDecodingContainer {
         return try string(key, min: min, max: max)!
     }
 
-    /// A list of strings, empty when absent or null; at most `count` items of at most `max` bytes.
-    public func strings(_ key: Key, count: Int = 1000, max: Int = 1000) throws -> [String]? {
+    /// A list of strings, nil when absent or null; at most `count` items of at most `max` characters.
+    public func strings(_ key: Key, count: Int = RequestLimits.listItems, max: Int = RequestLimits.listItemLength) throws -> [String]? {
         guard let list = try decodeIfPresent([String].self, forKey: key) else { return nil }
         guard list.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) items") }
         guard list.allSatisfy({ $0.unicodeScalars.count <= max }) else {
@@ -111,11 +129,11 @@ extension KeyedDecodingContainer {
     }
 
     /// A map of strings (custom fields), at most `count` entries.
-    public func stringMap(_ key: Key, count: Int = 200) throws -> [String: String]? {
+    public func stringMap(_ key: Key, count: Int = RequestLimits.fields) throws -> [String: String]? {
         guard let map = try decodeIfPresent([String: String].self, forKey: key) else { return nil }
         guard map.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) entries") }
-        guard map.allSatisfy({ $0.key.unicodeScalars.count <= 200 && $0.value.unicodeScalars.count <= 10_000 }) else {
-            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than 200 characters or a value longer than 10,000")
+        guard map.allSatisfy({ $0.key.unicodeScalars.count <= RequestLimits.fieldName && $0.value.unicodeScalars.count <= RequestLimits.fieldValue }) else {
+            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than \(RequestLimits.fieldName) characters or a value longer than \(RequestLimits.fieldValue)")
         }
         return map
     }

@@ -26,8 +26,8 @@ public struct NewTicketRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "a new ticket")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        subject = try c.requiredString(.subject, min: 1, max: 1000)
-        description = try c.string(.description, max: 100_000)
+        subject = try c.requiredString(.subject, min: 1, max: RequestLimits.subject)
+        description = try c.string(.description, max: RequestLimits.text)
         priority = try c.oneOf(Priority.self, .priority, what: "priority")
         channel = try c.oneOf(Channel.self, .channel, what: "channel")
         guard c.contains(.requester), try !c.decodeNil(forKey: .requester) else {
@@ -36,7 +36,7 @@ public struct NewTicketRequest: Codable, Sendable, Equatable {
         requester = try c.decode(RequesterInput.self, forKey: .requester)
         tags = try c.strings(.tags)
         fields = try c.stringMap(.fields)
-        type = try c.string(.type, max: 200)
+        type = try c.string(.type, max: RequestLimits.identifier)
         skills = try c.strings(.skills)
     }
 
@@ -69,10 +69,10 @@ public struct RequesterInput: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "requester")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        email = try c.requiredString(.email, min: 3, max: 320)
+        email = try c.requiredString(.email, min: 3, max: RequestLimits.email)
         guard email.contains("@") else { throw RequestError(.invalidField, "'requester.email' is not an e-mail address") }
-        name = try c.string(.name, max: 500)
-        organization = try c.string(.organization, max: 500)
+        name = try c.string(.name, max: RequestLimits.name)
+        organization = try c.string(.organization, max: RequestLimits.name)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,13 +103,13 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "a ticket update")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        subject = try c.string(.subject, min: 1, max: 1000)
-        description = try c.string(.description, max: 100_000)
+        subject = try c.string(.subject, min: 1, max: RequestLimits.subject)
+        description = try c.string(.description, max: RequestLimits.text)
         // Priority and status are checked by the engine against the workflow (statuses are
         // the workflow's own), which names what it expected.
-        priority = try c.string(.priority, max: 100)
-        type = try c.string(.type, max: 200)
-        status = try c.string(.status, max: 200)
+        priority = try c.string(.priority, max: RequestLimits.identifier)
+        type = try c.string(.type, max: RequestLimits.identifier)
+        status = try c.string(.status, max: RequestLimits.identifier)
         fields = try c.stringMap(.fields)
     }
 
@@ -147,7 +147,7 @@ public struct CommentRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "a comment")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        body = try c.requiredString(.body, min: 1, max: 100_000)
+        body = try c.requiredString(.body, min: 1, max: RequestLimits.text)
         isPublic = try c.decodeIfPresent(Bool.self, forKey: .isPublic)
         if let text = try c.decodeIfPresent(String.self, forKey: .author) {
             guard let kind = AuthorKind(rawValue: text), kind != .system else {
@@ -155,7 +155,7 @@ public struct CommentRequest: Codable, Sendable, Equatable {
             }
             author = kind
         }
-        authorName = try c.string(.authorName, max: 500)
+        authorName = try c.string(.authorName, max: RequestLimits.name)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -177,7 +177,7 @@ public struct LineChangeRequest: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "an escalation")
-        to = try decoder.container(keyedBy: CodingKeys.self).string(.to, min: 1, max: 200)
+        to = try decoder.container(keyedBy: CodingKeys.self).string(.to, min: 1, max: RequestLimits.identifier)
     }
 }
 
@@ -190,7 +190,7 @@ public struct AssignRequest: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownKeys(CodingKeys.self, in: "an assignment")
-        agent = try decoder.container(keyedBy: CodingKeys.self).string(.agent, min: 1, max: 200)
+        agent = try decoder.container(keyedBy: CodingKeys.self).string(.agent, min: 1, max: RequestLimits.identifier)
     }
 
     public func encode(to encoder: any Encoder) throws {

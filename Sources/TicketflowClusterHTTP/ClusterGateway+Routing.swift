@@ -44,7 +44,7 @@ extension ClusterGateway {
     }
 
     /// Checks with the routing owner that an agent exists before a ticket is assigned to it by
-    /// hand: 422 `unknown_agent` if not, 503 if the routing owner does not answer.
+    /// hand: 409 `unknown_agent` if not, 503 if the routing owner does not answer.
     func checkAgent(_ agentID: String) async throws {
         let owner = routingOwner
         guard isAlive(owner), let service = services[owner] else {

@@ -27,12 +27,28 @@ public struct Rejection: Error, Hashable, Codable, Sendable, CustomStringConvert
         case unknownStatus = "unknown_status"
         case unknownTicket = "unknown_ticket"
 
-        /// Whether the command conflicts with the ticket's state (HTTP 409) rather than being
-        /// invalid in itself (422).
-        public var isConflict: Bool {
+        /// How a refusal relates to the request, which decides its HTTP status (in the
+        /// server's `APIError.from`, the one place that maps them).
+        public enum Kind: Sendable {
+            /// Well-formed, but at odds with the state: the ticket's (a transition the workflow
+            /// forbids, no line above), or the active workflow's and agents' (a name they do not
+            /// have). HTTP 409: the same request can succeed once the state changes.
+            case conflict
+            /// The thing the request's path names does not exist. HTTP 404.
+            case notFound
+            /// The request itself is wrong whatever the state. HTTP 422.
+            case invalid
+        }
+
+        public var kind: Kind {
             switch self {
-            case .transitionNotAllowed, .noLine, .ticketSolved: return true
-            default: return false
+            case .transitionNotAllowed, .noLine, .ticketSolved, .duplicateTicket,
+                 .unknownLine, .unknownQueue, .unknownStatus, .unknownAgent:
+                return .conflict
+            case .unknownMacro, .unknownTicket:
+                return .notFound
+            case .emptyUpdate, .internalError, .invalidField, .noLines, .unknownField:
+                return .invalid
             }
         }
     }

@@ -16,8 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./data"
     public var workflowPath = "workflows/b2c-support.yaml"
     public var durability = Durability.full
-    /// Largest request body accepted, in bytes.
-    public var maxBodyBytes = 1 << 20
+    /// Largest request body accepted, in bytes (the largest valid request fits: `RequestLimits`).
+    public var maxBodyBytes = RequestLimits.bodyBytes
     /// Joins a cluster (`TicketflowClusterHTTP.ClusterJoin`); nil: the node runs alone.
     public var cluster: (any ClusterMembership)?
     /// Where time comes from: the system clock; tests may hand in a `VirtualClock`.

@@ -28,7 +28,6 @@ struct InProcessApp {
         config.workflowPath = dir + "/workflow.yaml"
         config.durability = .normal
         config.clock = clock
-        config.maxBodyBytes = 64 << 10
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (app, node) = try await buildApplication(config, logger: logger)

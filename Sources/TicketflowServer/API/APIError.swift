@@ -25,7 +25,11 @@ public struct APIError: Error, Sendable {
         case let e as APIError: return e
         case let e as RequestError: return APIError(.badRequest, e.code.rawValue, e.message)
         case NodeError.rejected(let r):
-            return APIError(r.code.isConflict ? .conflict : .unprocessableContent, r.code.rawValue, r.message)
+            switch r.code.kind {
+            case .conflict: return APIError(.conflict, r.code.rawValue, r.message)
+            case .notFound: return APIError(.notFound, r.code.rawValue, r.message)
+            case .invalid: return APIError(.unprocessableContent, r.code.rawValue, r.message)
+            }
         case NodeError.notFound(let id): return APIError(.notFound, "unknown_ticket", "no ticket with id '\(id)'")
         case NodeError.agentNotFound(let id): return APIError(.notFound, "unknown_agent", "no agent with id '\(id)'")
         case NodeError.invalidWorkflow(let diagnostics):

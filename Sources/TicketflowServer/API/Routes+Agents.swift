@@ -20,7 +20,9 @@ extension Routes {
         let (body, _) = try await JSONResponse.decode(AgentRequest.self, request, limit: maxBody)
         let id = try parameter(context)
         let existing = await agents.agent(id)
-        guard let line = body.line ?? existing?.line else { throw APIError(.badRequest, "missing_field", "'line' is required") }
+        guard let line = body.line ?? existing?.line else {
+            throw APIError(.notFound, "unknown_agent", "no agent with id '\(id)' to change; to register it, give its 'line'")
+        }
         let agent = Agent(id: id, name: body.name ?? existing?.name ?? id, line: line,
                           queues: body.queues ?? existing?.queues ?? [], skills: body.skills ?? existing?.skills ?? [],
                           capacity: body.capacity ?? existing?.capacity ?? 5, presence: body.presence ?? existing?.presence ?? .offline)

@@ -19,13 +19,11 @@ extension Routes {
 
     func readQueue(_ request: Request, _ context: Context) async throws -> Response {
         let name = try parameter(context, "name")
+        try checkQuery(request, allowed: Self.queueParameters)
         let q = request.uri.queryParameters
-        for key in q.map({ String($0.key) }) where !Self.queueParameters.contains(key) {
-            throw APIError(.badRequest, "unknown_parameter", "unknown query parameter '\(key)'; expected limit, offset")
-        }
         var offset = 0, limit = 100
         if let text = q.get("offset") {
-            guard let n = Int(text), n >= 0 else { throw APIError(.badRequest, "invalid_parameter", "offset must be 0 or more") }
+            guard let n = Int(text), (0...1_000_000_000).contains(n) else { throw APIError(.badRequest, "invalid_parameter", "offset must be 0…1000000000") }
             offset = n
         }
         if let text = q.get("limit") {

@@ -24,18 +24,17 @@ extension Routes {
     static let listParameters: Set<String> = ["status", "line", "queue", "assignee", "priority", "sla", "limit", "after"]
 
     func listTickets(_ request: Request, _ context: Context) async throws -> Response {
+        try checkQuery(request, allowed: Self.listParameters)
         let q = request.uri.queryParameters
-        for key in q.map({ String($0.key) }) where !Self.listParameters.contains(key) {
-            throw APIError(.badRequest, "unknown_parameter", "unknown query parameter '\(key)'; expected \(Self.listParameters.sorted().joined(separator: ", "))")
-        }
         let wf = await node.workflow
         var filter = TicketFilter()
         filter.status = q.get("status").map { String($0) }
         filter.queue = q.get("queue").map { String($0) }
         filter.assignee = q.get("assignee").map { String($0) }
+        // A line the workflow does not have holds no ticket, as a status it does not have.
+        var noSuchLine = false
         if let line = q.get("line") {
-            guard let index = wf.lineIndex(named: String(line)) else { throw APIError(.badRequest, "invalid_parameter", "unknown line '\(line)'") }
-            filter.line = index
+            if let index = wf.lineIndex(named: String(line)) { filter.line = index } else { noSuchLine = true }
         }
         if let p = q.get("priority") {
             guard let priority = Priority(rawValue: String(p)) else { throw APIError(.badRequest, "invalid_parameter", "unknown priority '\(p)'") }
@@ -52,9 +51,12 @@ extension Routes {
             filter.limit = n
         }
         if let after = q.get("after") {
-            guard let n = Int64(after), n >= 0 else { throw APIError(.badRequest, "invalid_parameter", "after must be a ticket number") }
+            guard let n = Int64(after), (0...9_007_199_254_740_991).contains(n) else {
+                throw APIError(.badRequest, "invalid_parameter", "after must be a ticket number")
+            }
             filter.after = n
         }
+        if noSuchLine { return JSONResponse.make(TicketPage(tickets: [], nextAfter: nil)) }
         let rows = try await node.tickets(matching: filter)
         return JSONResponse.make(TicketPage(tickets: rows.map { TicketView($0.ticket, workflow: wf, withComments: false) },
                                             nextAfter: rows.count == filter.limit ? rows.last?.number : nil))

@@ -93,6 +93,18 @@ struct Routes: Sendable {
         return v
     }
 
+    /// Checks the query's parameters: each known, each at most once.
+    func checkQuery(_ request: Request, allowed: Set<String>) throws {
+        let q = request.uri.queryParameters
+        var seen: Set<String> = []
+        for key in q.map({ String($0.key) }) {
+            guard allowed.contains(key) else {
+                throw APIError(.badRequest, "unknown_parameter", "unknown query parameter '\(key)'; expected \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard seen.insert(key).inserted else { throw APIError(.badRequest, "invalid_parameter", "'\(key)' is given more than once") }
+        }
+    }
+
     func ticketResponse(_ ticket: Ticket, status: HTTPResponse.Status = .ok) async -> Response {
         JSONResponse.make(TicketView(ticket, workflow: await node.workflow), status: status)
     }
