@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "TicketflowCore"),
@@ -48,6 +49,7 @@ let package = Package(
         ]),
         .target(name: "TicketflowServer", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +80,13 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "TicketflowTesting", dependencies: ["TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode"]),
+        .target(name: "TicketflowTesting", dependencies: [
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
         .executableTarget(name: "ticketflow", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +114,7 @@ let package = Package(
         ]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
             "TicketflowServer", "TicketflowTesting", "TicketflowAPI", "TicketflowNode",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,7 +1,8 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// A real `ticketflow serve` process on a free loopback port, for end-to-end tests.
 /// It is always stopped: by `kill`, by `stop`, or when the object goes away.
@@ -72,7 +73,9 @@ public final class ServerProcess: @unchecked Sendable {
     }
 }
 
-/// A small JSON-over-HTTP client for tests.
+/// A small JSON-over-HTTP client for the end-to-end tests, on async-http-client (the
+/// project's one client for outbound HTTP). `json` reads an answer loosely on purpose: these
+/// tests probe the wire form a client sees, field by field.
 public struct HTTPClient: Sendable {
     public let baseURL: String
     public init(_ baseURL: String) { self.baseURL = baseURL }
@@ -87,20 +90,20 @@ public struct HTTPClient: Sendable {
 
     public func request(_ method: String, _ path: String, json: Any? = nil, raw: Data? = nil,
                         headers: [String: String] = [:]) async throws -> Reply {
-        var request = URLRequest(url: URL(string: baseURL + path)!, timeoutInterval: 30)
-        request.httpMethod = method
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(try JSONSerialization.data(withJSONObject: json))
+            request.headers.add(name: "Content-Type", value: "application/json")
         } else if let raw {
-            request.httpBody = raw
+            request.body = .bytes(raw)
         }
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
+        for (k, v) in headers { request.headers.replaceOrAdd(name: k, value: v) }
+        let response = try await AsyncHTTPClient.HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
         var h: [String: String] = [:]
-        for (k, v) in http.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
-        return Reply(status: http.statusCode, headers: h, body: data)
+        for (k, v) in response.headers { h[k.lowercased()] = v }
+        return Reply(status: Int(response.status.code), headers: h, body: Data(buffer: body))
     }
 
     public func get(_ path: String) async throws -> Reply { try await request("GET", path) }

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -78,17 +76,18 @@ final class Receiver: @unchecked Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let delivery = OutboxDelivery(node: node, clock: clock, logger: logger)
-        let session = URLSession(configuration: .ephemeral)
-        #expect(await delivery.deliverDue(session: session) == 1)       // fails: HTTP 500
-        #expect(await delivery.deliverDue(session: session) == 0)       // backing off for 1 s
+        let session = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = session.shutdown() }
+        #expect(await delivery.deliverDue(client: session) == 1)       // fails: HTTP 500
+        #expect(await delivery.deliverDue(client: session) == 0)       // backing off for 1 s
         clock.advance(by: .seconds(1))
-        #expect(await delivery.deliverDue(session: session) == 1)       // fails again
+        #expect(await delivery.deliverDue(client: session) == 1)       // fails again
         clock.advance(by: .seconds(1))
-        #expect(await delivery.deliverDue(session: session) == 0)       // now 2 s of backoff
+        #expect(await delivery.deliverDue(client: session) == 0)       // now 2 s of backoff
         clock.advance(by: .seconds(1))
-        #expect(await delivery.deliverDue(session: session) == 1)       // delivered
+        #expect(await delivery.deliverDue(client: session) == 1)       // delivered
         #expect(try await node.counts().outbox.pending == 0)
-        #expect(await delivery.deliverDue(session: session) == 0)
+        #expect(await delivery.deliverDue(client: session) == 0)
 
         let requests = receiver.requests
         #expect(requests.count == 3)

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import AsyncHTTPClient
 import Logging
 import ServiceLifecycle
 import TicketflowAPI
@@ -25,48 +23,58 @@ struct TimerService: Service {
 
 /// Delivers outbox notifications: to the workflow's webhook (HTTP POST, at least once,
 /// with the notification id as `Idempotency-Key`, retried with exponential backoff), or to
-/// the log. A failing webhook never blocks ticket processing: the outbox is a table.
+/// the log. A failing webhook never blocks ticket processing: the outbox is a table. Calls
+/// go through async-http-client, the node's one client for outbound HTTP; redirects are not
+/// followed, and each call has a 5 s deadline.
 struct OutboxDelivery: Service {
     let node: DurableNode
     let clock: any TicketflowRuntime.Clock
     let logger: Logger
     var pollInterval: Duration = .milliseconds(200)
+    /// Notifications attempted per pass (the outbox query's limit).
+    static let passLimit = 100
 
     func run() async throws {
-        let session = URLSession(configuration: .ephemeral)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2), read: .seconds(5))))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let delivered = await deliverDue(session: session)
-                if delivered == 0 { try? await Task.sleep(for: pollInterval) }
+                let delivered = await deliverDue(client: client)
+                if delivered == 0 {
+                    // A cancelled sleep is the service stopping; the loop condition ends it.
+                    try? await Task.sleep(for: pollInterval)
+                }
             }
         }
+        try await client.shutdown()
     }
 
     /// One pass over due notifications; returns how many were attempted.
-    func deliverDue(session: URLSession) async -> Int {
+    func deliverDue(client: HTTPClient) async -> Int {
         let due: [OutboxItem]
-        do { due = try await node.outboxDue(limit: 100) } catch {
+        do { due = try await node.outboxDue(limit: Self.passLimit) } catch {
             logger.error("outbox cannot be read; delivery waits: \(error)")
             return 0
         }
         guard !due.isEmpty else { return 0 }
         let webhook = await node.workflow.webhook
         for item in due {
-            guard let webhook, let url = URL(string: webhook) else {
+            guard let webhook else {
                 logger.info("notification \(item.id) to \(item.recipient) [\(item.template)]: \(item.body)")
                 await record { try await node.markDelivered(item.id) }
                 continue
             }
-            var request = URLRequest(url: url, timeoutInterval: 5)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue(item.id, forHTTPHeaderField: "Idempotency-Key")
-            request.httpBody = JSONOutput.data(WebhookPayload(id: item.id, ticket: item.ticket, recipient: item.recipient,
-                                                              template: item.template, body: item.body))
+            var request = HTTPClientRequest(url: webhook)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Idempotency-Key", value: item.id)
+            request.body = .bytes(JSONOutput.bytes(WebhookPayload(id: item.id, ticket: item.ticket, recipient: item.recipient,
+                                                                  template: item.template, body: item.body)))
             do {
-                let (_, response) = try await session.data(for: request)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                guard (200..<300).contains(status) else { throw DeliveryError(status: status) }
+                let response = try await client.execute(request, timeout: .seconds(5))
+                // The body is not used; reading a bounded part of it lets the connection be reused.
+                _ = try await response.body.collect(upTo: 64 << 10)
+                guard (200..<300).contains(response.status.code) else { throw DeliveryError(status: Int(response.status.code)) }
                 await record { try await node.markDelivered(item.id) }
             } catch {
                 // 1 s, 2 s, 4 s … capped at 10 minutes.
