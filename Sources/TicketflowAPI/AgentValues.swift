@@ -23,11 +23,8 @@ public struct AgentRequest: Codable, Sendable, Equatable {
         line = try c.string(.line, min: 1, max: RequestLimits.identifier)
         skills = try c.strings(.skills)
         queues = try c.strings(.queues)
-        if c.contains(.capacity), try !c.decodeNil(forKey: .capacity) {
-            guard let n = try? c.decode(Int.self, forKey: .capacity), (0...1000).contains(n) else {
-                // Not `try?` hiding an error: any failure here is this one message.
-                throw RequestError(.invalidField, "'capacity' must be a whole number 0…1000")
-            }
+        if let n = try c.decodeIfPresent(Int.self, forKey: .capacity) {
+            guard (0...1000).contains(n) else { throw RequestError(.invalidField, "'capacity' must be a whole number 0…1000") }
             capacity = n
         }
         presence = try c.oneOf(Presence.self, .presence, what: "presence")

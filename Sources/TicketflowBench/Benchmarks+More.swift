@@ -49,6 +49,7 @@ func benchTimerLateness() async throws {
     guard let workflow = WorkflowLoader.load(text: source).workflow else { return }
     let dir = NSTemporaryDirectory() + "tf-lateness-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    // Removing a temporary directory: a leftover one is harmless.
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let log = LatenessLog()
     let node = try DurableNode(store: try Store(path: dir + "/node.sqlite", durability: .normal), defaultWorkflow: (workflow, source, .file("bench")),
@@ -61,11 +62,13 @@ func benchTimerLateness() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for i in 0..<total {
             let planned = start + .microseconds(Int64(i) * 200)   // 5,000 creates a second
+            // Not cancelled in a benchmark; a sleep that ends early only sends sooner.
             if planned > ContinuousClock.now { try? await Task.sleep(until: planned, clock: .continuous) }
             group.addTask { _ = try await node.create(NewTicket(id: "", subject: "s", requester: Requester(name: "n", email: "e@x")), idempotencyKey: nil) }
         }
         try await group.waitForAll()
     }
+    // Polling with a bound; the figure counts what fired.
     while log.count < total && elapsedSeconds(since: start) < 30 { try? await Task.sleep(for: .milliseconds(50)) }
     loop.cancel()
     let values = log.sorted
@@ -125,6 +128,7 @@ func benchSimulation(days: Int, ticketsPerDay: Int, agents: Int, label: String) 
 /// 6. Restart with `count` tickets in the data directory: open the store, recover, fire overdue timers.
 func benchRestart(count: Int) async throws {
     let dir = temporaryDirectory("tf-bench-restart")
+    // Removing a temporary directory: a leftover one is harmless.
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (workflow, source) = loadWorkflow()
     do {
@@ -152,6 +156,7 @@ func benchRestart(count: Int) async throws {
         }
         FileHandle.standardError.write(Data(String(format: "  filled %d tickets in %.1f s\n", count, elapsedSeconds(since: t0)).utf8))
     }
+    // The size is a note beside the figure; unknown reads as 0.
     let size = (try? FileManager.default.attributesOfItem(atPath: dir + "/node.sqlite")[.size] as? Int) ?? 0
     var times: [Double] = []
     var bytesPerTicket = 0.0
@@ -199,6 +204,7 @@ func benchFsync() -> Double {
 /// script, and with 64 concurrent clients. Prints processes/s for both.
 func benchPeerProcess(count: Int) async throws {
     let dir = temporaryDirectory("tf-bench-peer")
+    // Removing a temporary directory: a leftover one is harmless.
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (workflow, source) = loadWorkflow()
     let node = try DurableNode(store: try Store(path: dir + "/node.sqlite", durability: .full), defaultWorkflow: (workflow, source, .file("bench")),

@@ -27,6 +27,7 @@ final class CommitStats: NodeObserver, @unchecked Sendable {
 func loadWorkflow(_ path: String = defaultWorkflowPath) -> (Workflow, String) {
     let outcome = WorkflowLoader.load(path: path)
     guard let workflow = outcome.workflow else { fatalError("workflow \(path): \(outcome.diagnostics)") }
+    // The file was just loaded by WorkflowLoader; its text is only the activation record.
     return (workflow, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
 }
 
@@ -45,6 +46,7 @@ func quietLogger() -> Logger {
 ///    ack latency at half load; the in-process create rate (the baseline for HTTP).
 func benchDurable(seconds: Double, durability: Durability) async throws {
     let dir = temporaryDirectory("tf-bench-durable")
+    // Removing a temporary directory: a leftover one is harmless.
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (workflow, source) = loadWorkflow()
     let stats = CommitStats()
@@ -62,6 +64,7 @@ func benchDurable(seconds: Double, durability: Durability) async throws {
             group.addTask {
                 var n = c
                 while ContinuousClock.now < deadline {
+                    // A refused create is not counted: only committed events are (CommitStats).
                     _ = try? await node.create(draft(n), idempotencyKey: nil)
                     n += 64
                     counter.add()
@@ -87,9 +90,11 @@ func benchDurable(seconds: Double, durability: Durability) async throws {
         while true {
             let planned = t0 + .microseconds(Int64(Double(i) / half * 1_000_000))
             if elapsedSeconds(since: t0) >= halfSeconds || planned > t0 + .milliseconds(Int64(halfSeconds * 1000)) { break }
+            // Not cancelled in a benchmark; a sleep that ends early only sends sooner.
             if planned > ContinuousClock.now { try? await Task.sleep(until: planned, clock: .continuous) }
             let n = 10_000_000 + i
             group.addTask {
+                // A refused create is not counted: only committed events are (CommitStats).
                 _ = try? await node.create(draft(n), idempotencyKey: nil)
                 let d = ContinuousClock.now - planned
                 await results.add(UInt64(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000))

@@ -2,6 +2,7 @@ import Foundation
 
 /// Resident set size of this process, in bytes (from /proc/self/statm).
 func residentBytes() -> Int {
+    // No /proc (not Linux): the memory figures read 0 and say so in the table.
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
@@ -32,6 +33,7 @@ func format(_ v: Double, _ digits: Int = 0) -> String {
 
 func temporaryDirectory(_ prefix: String) -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    // If it cannot be made, opening the store in it fails next with the reason.
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }

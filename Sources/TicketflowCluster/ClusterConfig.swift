@@ -19,7 +19,10 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     }
 
     public static func load(path: String) throws -> ClusterConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Invalid(description: "\(path): cannot read file") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Invalid(description: "\(path): cannot read file: \(error.localizedDescription)")
+        }
         let config: ClusterConfig
         do { config = try YAMLDecoder().decode(ClusterConfig.self, from: text) } catch {
             throw Invalid(description: "\(path): \(error)")

@@ -62,6 +62,7 @@ extension Transport {
             let link = links[peer]!
             let replies = link.socket.withLock { socket -> (messages: [[[UInt8]]], more: Bool) in
                 guard let socket else { return ([], false) }
+                // A lost heartbeat is what liveness measures; the next one follows.
                 _ = try? socket.send([beat])
                 return socket.receiveAll(budget: Self.ioBudget, maxParts: Self.batchLimit)
             }
@@ -102,6 +103,7 @@ extension Transport {
                 var start = 0
                 while start < waiting.count {
                     let batch = waiting[start..<min(start + Self.batchLimit, waiting.count)]
+                    // Unsent requests stay queued and time out with a clear error if the peer does not come back.
                     guard (try? socket.send(batch.map(\.frame))) == true else { break }
                     countSent(messages: 1, envelopes: batch.count)
                     start += batch.count

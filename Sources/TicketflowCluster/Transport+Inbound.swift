@@ -10,6 +10,7 @@ extension Transport {
         link.lastHeard.store(MonotonicTime.nanoseconds(), ordering: .relaxed)
         var answers: [Envelope] = []
         for frames in messages {
+            // A malformed frame is dropped whole, counted and logged below: its reason does not matter to the sender.
             guard frames.count <= Self.batchLimit, let envelopes = try? frames.map({ try Envelope.decode($0) }) else {
                 complain(about: link.peer, "malformed reply")
                 continue

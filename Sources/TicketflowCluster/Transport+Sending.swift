@@ -12,6 +12,7 @@ extension Transport {
         while let batch = link.calls.withLock({ $0.outbox.next(limit: Self.batchLimit) }) {
             let (sent, inbox) = link.socket.withLock { socket -> (Bool, (messages: [[[UInt8]]], more: Bool)) in
                 guard let socket else { return (false, ([], false)) }
+                // A failed send is a message not sent: the caller's request times out with a clear error.
                 let sent = (try? socket.send(batch.map(\.frame))) ?? false
                 return (sent, socket.receiveAll(budget: Self.inlineBudget, maxParts: Self.batchLimit))
             }
@@ -47,6 +48,7 @@ extension Transport {
             }
             let inbox = router.withLock { socket -> (messages: [[[UInt8]]], more: Bool) in
                 guard let socket else { return ([], false) }
+                // One-way messages are best-effort by contract (heartbeats, routing facts are sent again).
                 for message in messages { _ = try? socket.send(message) }
                 countSent(messages: messages.count, envelopes: batch.count)
                 return socket.receiveAll(budget: Self.inlineBudget, maxParts: Self.batchLimit + 1)

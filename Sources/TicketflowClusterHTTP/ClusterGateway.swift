@@ -69,6 +69,7 @@ public final class ClusterGateway: Sendable {
             for member in config.nodes.map(\.name) {
                 group.addTask { [services] in
                     guard self.isAlive(member), let service = services[member] else { return (member, nil) }
+                    // A member that does not answer is shown as such: ticketflow_cluster_up{node} 0.
                     return (member, try? await service.metrics())
                 }
             }

@@ -119,6 +119,7 @@ struct ClusterMiddleware: RouterMiddleware {
         guard local.status.code < 300 else { return local }
         var failed: [String] = []
         for peer in gateway.config.nodes.map(\.name) where peer != gateway.me {
+            // A peer that fails is named in the 503 below: the caller puts the workflow again.
             let r = try? await gateway.call(peer, request, body: Array(buffer: body), context: context,
                                             local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") }, why: "the workflow")
             if r.map({ $0.status.code >= 300 }) ?? true { failed.append(peer) }

@@ -114,6 +114,7 @@ actor ClusterRouter: AgentDesk {
             }
             closed = closed.filter { ContinuousClock.now - $0.value.at < .seconds(60) }
             kick()
+            // Cancelled: the routing owner is stopping, and the loop ends.
             try? await Task.sleep(for: .milliseconds(500))
         }
     }

@@ -80,6 +80,7 @@ struct ClusterService: Service {
         let gateway = self.gateway
         let publishing = Task { await publisher.run(send: { try await gateway.sendRoutingFacts($0) }, logger: logger) }
         let routing = router.map { router in Task { await router.maintain() } }
+        // It returns (or throws CancellationError) when the node stops: either way, stop the cluster side.
         try? await gracefulShutdown()
         publishing.cancel()
         publisher.finish()

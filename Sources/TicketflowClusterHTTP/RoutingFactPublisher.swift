@@ -45,6 +45,7 @@ final class RoutingFactPublisher: Sendable {
                     if !failing { logger.warning("routing facts wait for the routing owner: \(error)") }
                     failing = true
                     offer(page.filter { fact in waiting.withLock { ($0[fact.ticket]?.version ?? -1) < fact.version } })
+                    // Cancelled: the publisher is stopping; the facts are sent again by the routing owner's next full read.
                     try? await Task.sleep(for: .seconds(1))
                 }
             }

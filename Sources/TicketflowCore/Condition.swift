@@ -178,6 +178,8 @@ extension Condition {
             return actual.contains { $0 == expected.first || $0.lowercased().contains(needle) }
         case .notContains: return !test(actual, .contains, expected, field: field, workflow: workflow)
         case .matches:
+            // The checker refuses a pattern that does not compile, so one that does not compile
+            // here matches nothing; and a compiled pattern's match over a String does not fail.
             guard let pattern = expected.first, let regex = try? Regex(pattern) else { return false }
             return actual.contains { (try? regex.firstMatch(in: $0)) != nil }
         case .present: return !actual.isEmpty && actual != [""]

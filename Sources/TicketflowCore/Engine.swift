@@ -283,6 +283,16 @@ struct Decider {
         }
     }
 
+    /// Performs a rule's action (a trigger's, an SLA target's, an automation's): one that
+    /// cannot apply is skipped with an audit note and the rule's other actions go on. `perform`
+    /// throws only `Rejection`s, and none when not strict, so nothing is dropped here.
+    mutating func performForRule(_ action: Action, cause: Cause) {
+        do { try perform(action, cause: cause, strict: false, depth: 0) } catch {
+            assertionFailure("a rule's action threw \(error), which non-strict perform records as a note")
+            emit(.note("\(cause): action skipped: \(error)"), cause)
+        }
+    }
+
     // MARK: Triggers
 
     /// Runs triggers in their written order. After each firing the scan restarts from the
@@ -303,7 +313,7 @@ struct Decider {
                 fired.insert(trigger.name)
                 firings += 1
                 for action in trigger.actions {
-                    try? perform(action, cause: Cause(.trigger, trigger.name), strict: false, depth: 0)
+                    performForRule(action, cause: Cause(.trigger, trigger.name))
                 }
                 restart = true
                 break
@@ -322,21 +332,21 @@ struct Decider {
             let cause = Cause(.sla, key)
             emit(.slaWarned(key: key), cause)
             raised.insert(.slaWarning)
-            for action in target.onWarning { try? perform(action, cause: cause, strict: false, depth: 0) }
+            for action in target.onWarning { performForRule(action, cause: cause) }
         case .slaBreach(let key):
             guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.isBreached,
                   let due = clock.due, due <= now, let target = target(forClock: key)?.target else { return }
             let cause = Cause(.sla, key)
             emit(.slaBreached(key: key), cause)
             raised.insert(.slaBreach)
-            for action in target.onBreach { try? perform(action, cause: cause, strict: false, depth: 0) }
+            for action in target.onBreach { performForRule(action, cause: cause) }
         case let .slaEscalation(key, level):
             guard let clock = ticket.slaClocks[key], !clock.isStopped, clock.escalationLevel < level,
                   let target = target(forClock: key)?.target, target.escalations.indices.contains(level - 1) else { return }
             let cause = Cause(.sla, "\(key)#\(level)")
             emit(.slaEscalated(key: key, level: level), cause)
             raised.insert(.slaBreach)
-            for action in target.escalations[level - 1].actions { try? perform(action, cause: cause, strict: false, depth: 0) }
+            for action in target.escalations[level - 1].actions { performForRule(action, cause: cause) }
         case .automation(let name):
             guard let automation = workflow.automations.first(where: { $0.name == name }),
                   !ticket.firedAutomations.contains(name),
@@ -344,7 +354,7 @@ struct Decider {
             let cause = Cause(.automation, name)
             emit(.automationFired(name: name), cause)
             raised.insert(.updated)
-            for action in automation.actions { try? perform(action, cause: cause, strict: false, depth: 0) }
+            for action in automation.actions { performForRule(action, cause: cause) }
         case .followUp(let note):
             emit(.followUpDue(note: note), .system)
             raised.insert(.followUp)

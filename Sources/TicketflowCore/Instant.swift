@@ -20,6 +20,7 @@ public struct Instant: Hashable, Comparable, Codable, Sendable, CustomStringConv
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Written as ISO 8601 text or as milliseconds: not a string means try the number.
         if let text = try? container.decode(String.self) {
             guard let parsed = Instant(iso8601: text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 instant: \(text)")

@@ -119,6 +119,7 @@ public actor LoadClient {
         closed = true
         for list in waiters { for w in list { w.resume(throwing: Failure(kind: "client closed")) } }
         waiters = waiters.map { _ in [] }
+        // Closing at the end of a storm: a connection the node already closed has nothing left to lose.
         for list in idle { for c in list { try? await c.close() } }
         idle = idle.map { _ in [] }
         try? await group.shutdownGracefully()

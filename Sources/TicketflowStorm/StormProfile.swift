@@ -58,7 +58,10 @@ public struct StormProfile: Sendable, Decodable {
 
     /// Reads and checks a profile file; every problem is named with its field.
     public static func load(path: String) throws -> StormProfile {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Invalid(description: "\(path): cannot read file") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Invalid(description: "\(path): cannot read file: \(error.localizedDescription)")
+        }
         let profile: StormProfile
         do {
             profile = try YAMLDecoder().decode(StormProfile.self, from: text)

@@ -42,9 +42,13 @@ public struct StormRunner: Sendable {
 
         // Lines and queues, from the node itself.
         let queues = try await client.send(.GET, "/api/v1/queues", target: 0)
-        guard queues.status == 200, let list = try? queues.decode(QueueList.self).queues else {
+        let list: [QueueSummary]
+        do {
+            guard queues.status == 200 else { throw LoadClient.Failure(kind: "HTTP \(queues.status)") }
+            list = try queues.decode(QueueList.self).queues
+        } catch {
             await client.close()
-            throw LoadClient.Failure(kind: "GET /api/v1/queues answered HTTP \(queues.status): is \(options.targets[0]) a Ticketflow node?")
+            throw LoadClient.Failure(kind: "GET /api/v1/queues answered \(error): is \(options.targets[0]) a Ticketflow node?")
         }
         let lineOfQueue = Dictionary(list.compactMap { q in q.line.map { (q.name, $0) } }, uniquingKeysWith: { a, _ in a })
         // Lines in escalation order, from the active workflow.
@@ -70,8 +74,10 @@ public struct StormRunner: Sendable {
         var second = 0
         while clock.now < deadline {
             second += 1
+            // A sleep ends early only when the storm is cancelled; the loop then stops.
             try? await Task.sleep(until: start + .seconds(second), clock: clock)
             let backlog = await Self.backlog(client, lineOfQueue: lineOfQueue)
+            // The progress line is best-effort; the final figure below is read strictly.
             let breaches = (try? await Self.breaches(client)).map { $0 - breachesAtStart } ?? 0
             let s = await recorder.closeSecond(at: second, backlog: backlog, breaches: breaches)
             progress(String(format: "t=%3ds  %5d creates/s  errors %d  p99 %.1f ms  backlog %@  breaches %d", second, s.creates, s.errors, s.p99Millis,
@@ -81,7 +87,11 @@ public struct StormRunner: Sendable {
         for w in workers { w.cancel() }
         for w in workers { await w.value }
 
-        let breaches = ((try? await Self.breaches(client)) ?? breachesAtStart) - breachesAtStart
+        let breaches: Int
+        do { breaches = try await Self.breaches(client) - breachesAtStart } catch {
+            await client.close()
+            throw LoadClient.Failure(kind: "the node did not answer /metrics at the end of the storm (\(error)): its SLA figures are unknown")
+        }
         let breachedNow = await Self.countBreached(client)
         await client.close()
         let created = await recorder.createdTickets.count
@@ -109,6 +119,7 @@ public struct StormRunner: Sendable {
                 t += plan.gap(after: t, rng: &rng)
                 let planned = start + .microseconds(Int64(t * 1_000_000))
                 guard planned < deadline else { break }
+                // Cancelled: the open loop ends at once, which is what cancelling asks.
                 if planned > clock.now { try? await Task.sleep(until: planned, clock: clock) }
                 sent += 1
                 let body = Self.ticketBody(sent, mix: mix, rng: &rng)
@@ -122,9 +133,13 @@ public struct StormRunner: Sendable {
                     do {
                         let reply = try await client.send(.POST, "/api/v1/tickets", json: body, target: target)
                         let micros = UInt64(max(0, (clock.now - planned).components.attoseconds / 1_000_000_000_000 + (clock.now - planned).components.seconds * 1_000_000))
-                        if reply.status == 201, let id = try? reply.decode(TicketView.self).id {
-                            await recorder.success("create", micros: micros)
-                            await recorder.created(id)
+                        if reply.status == 201 {
+                            do {
+                                await recorder.created(try reply.decode(TicketView.self).id)
+                                await recorder.success("create", micros: micros)
+                            } catch {
+                                await recorder.error("create: the answer is not a ticket: \(error)")
+                            }
                         } else {
                             await recorder.error("create: HTTP \(reply.status)")
                         }
@@ -203,6 +218,7 @@ public struct StormRunner: Sendable {
                     await recorder.success(op, micros: micros)
                     return reply
                 }
+                // An answer without the JSON error form (a proxy's, say) is named by its HTTP status.
                 let code = (try? reply.decode(ErrorBody.self).error.code) ?? "HTTP \(reply.status)"
                 if reply.status == 409 || reply.status == 422 { await recorder.rejection(op, code: code) } else { await recorder.error("\(op): \(code)") }
             } catch {
@@ -219,8 +235,13 @@ public struct StormRunner: Sendable {
                 _ = await timed("requester_reply", .POST, "/api/v1/tickets/\(first.ticket)/comments",
                                 CommentRequest(body: "Here are the details", isPublic: true, author: .requester))
             }
-            if let reply = await timed("agent_poll", .GET, "/api/v1/agents/\(agent.id)/tickets"),
-               let tickets = try? reply.decode(AgentTickets.self).tickets {
+            var tickets: [TicketView] = []
+            if let reply = await timed("agent_poll", .GET, "/api/v1/agents/\(agent.id)/tickets") {
+                do { tickets = try reply.decode(AgentTickets.self).tickets } catch {
+                    await recorder.error("agent_poll: the answer is not a list of tickets: \(error)")
+                }
+            }
+            do {
                 for t in tickets {
                     let id = t.id
                     guard t.status != "pending" else { continue }
@@ -243,6 +264,7 @@ public struct StormRunner: Sendable {
                     }
                 }
             }
+            // Cancelled: the simulated agent stops.
             try? await Task.sleep(for: .milliseconds(poll.millis))
         }
     }
@@ -254,6 +276,7 @@ public struct StormRunner: Sendable {
     /// cluster's tickets once per node).
     static func backlog(_ client: LoadClient, lineOfQueue: [String: String]) async -> [String: Int] {
         for target in 0..<(await client.targetCount) {
+            // A target that does not answer is passed over: the next one has the same cluster-wide view.
             guard let reply = try? await client.send(.GET, "/api/v1/queues", target: target), reply.status == 200,
                   let queues = try? reply.decode(QueueList.self).queues else { continue }
             var out: [String: Int] = [:]
@@ -281,6 +304,7 @@ public struct StormRunner: Sendable {
         for target in 0..<(await client.targetCount) {
             var total = 0, after: Int64 = 0
             for _ in 0..<100 {
+                // A target that does not answer is passed over: the next one has the same cluster-wide list.
                 guard let reply = try? await client.send(.GET, "/api/v1/tickets?sla=breached&limit=500&after=\(after)", target: target),
                       reply.status == 200, let page = try? reply.decode(TicketPage.self) else { break }
                 total += page.tickets.count

@@ -84,6 +84,7 @@ public struct HTTPClient: Sendable {
         public var status: Int
         public var headers: [String: String]
         public var body: Data
+        // Nil for a body that is not a JSON object: the test then fails on the value it expected.
         public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
         public var text: String { String(decoding: body, as: UTF8.self) }
     }

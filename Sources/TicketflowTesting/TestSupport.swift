@@ -42,6 +42,7 @@ public enum TestSupport {
     public static func runScript(_ script: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw Failure.missingExecutable(executable) }
         let dir = try temporaryDirectory("tf-script")
+        // Removing a temporary directory: a leftover one is harmless.
         defer { try? FileManager.default.removeItem(atPath: dir) }
         FileManager.default.createFile(atPath: dir + "/out", contents: nil)
         FileManager.default.createFile(atPath: dir + "/err", contents: nil)
@@ -62,6 +63,7 @@ public enum TestSupport {
             throw Failure.timedOut([script] + arguments)
         }
         return Output(status: process.terminationStatus,
+                      // A process that wrote nothing leaves no readable file: its output is empty.
                       stdout: (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
     }

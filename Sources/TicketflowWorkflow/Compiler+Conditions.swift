@@ -90,6 +90,7 @@ extension Compiler {
                         continue
                     }
                     guard let vs = strings(op.value, context: "\(field) \(op.key)") else { continue }
+                    // The regex error itself is not useful to a designer; the diagnostic names the pattern.
                     if fieldOp == .matches, let pattern = vs.first, (try? Regex(pattern)) == nil {
                         error(op.value.position, "'\(pattern)' is not a valid regular expression", rule: "condition")
                         continue
