@@ -30,15 +30,6 @@ public struct AgentRequest: Codable, Sendable, Equatable {
         presence = try c.oneOf(Presence.self, .presence, what: "presence")
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(name, forKey: .name)
-        try c.encodeIfPresent(line, forKey: .line)
-        try c.encodeIfPresent(skills, forKey: .skills)
-        try c.encodeIfPresent(capacity, forKey: .capacity)
-        try c.encodeIfPresent(queues, forKey: .queues)
-        try c.encodeIfPresent(presence, forKey: .presence)
-    }
 }
 
 /// `PUT /api/v1/agents/{id}/presence`.
@@ -57,16 +48,17 @@ public struct PresenceRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// An agent as the API shows it: who, whether they take work now, where, and how much.
 public struct AgentView: Codable, Sendable, Equatable {
     public var id: String
     public var name: String
+    public var presence: Presence
     public var line: String
     public var queues: [String]
     public var skills: [String]
-    public var capacity: Int
-    public var presence: Presence
-    /// Open tickets assigned to the agent (and assignments proposed, not yet decided).
+    /// Open tickets assigned to the agent (and assignments proposed, not yet decided), of `capacity`.
     public var load: Int
+    public var capacity: Int
 
     public init(id: String, name: String, line: String, queues: [String], skills: [String], capacity: Int, presence: Presence, load: Int) {
         self.id = id; self.name = name; self.line = line; self.queues = queues; self.skills = skills
@@ -85,7 +77,7 @@ public struct AgentTickets: Codable, Sendable, Equatable {
     public var agent: String
     public var tickets: [TicketView]
     /// In a cluster: nodes that did not answer.
-    public var unavailableNodes: [String]?
+    @OmittedWhenNil public var unavailableNodes: [String]?
 
     public init(agent: String, tickets: [TicketView], unavailableNodes: [String]? = nil) {
         self.agent = agent; self.tickets = tickets; self.unavailableNodes = unavailableNodes

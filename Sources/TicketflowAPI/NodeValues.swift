@@ -32,7 +32,7 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public struct Detail: Codable, Sendable, Equatable {
         public var code: String
         public var message: String
-        public var details: [String]?
+        @OmittedWhenNil public var details: [String]?
         public init(code: String, message: String, details: [String]? = nil) { self.code = code; self.message = message; self.details = details }
     }
 
@@ -104,16 +104,6 @@ public struct MemberView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case name, http, zmq, alive, lastHeardMsAgo = "last_heard_ms_ago", partitions, load }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(http, forKey: .http)
-        try c.encode(zmq, forKey: .zmq)
-        try c.encode(alive, forKey: .alive)
-        try c.encode(lastHeardMsAgo, forKey: .lastHeardMsAgo)
-        try c.encode(partitions, forKey: .partitions)
-        try c.encode(load, forKey: .load)
-    }
 }
 
 /// What a webhook receives for each notification (`POST`, with the notification id as

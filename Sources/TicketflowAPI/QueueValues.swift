@@ -12,19 +12,11 @@ public struct QueueSummary: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case name, line, routing, waiting, longestWaitSeconds = "longest_wait_seconds" }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(line, forKey: .line)
-        try c.encode(routing, forKey: .routing)
-        try c.encode(waiting, forKey: .waiting)
-        try c.encode(longestWaitSeconds, forKey: .longestWaitSeconds)
-    }
 }
 
 public struct QueueList: Codable, Sendable, Equatable {
     public var queues: [QueueSummary]
-    public var unavailableNodes: [String]?
+    @OmittedWhenNil public var unavailableNodes: [String]?
 
     public init(queues: [QueueSummary], unavailableNodes: [String]? = nil) { self.queues = queues; self.unavailableNodes = unavailableNodes }
 
@@ -39,7 +31,7 @@ public struct QueueView: Codable, Sendable, Equatable {
     public var waitingCount: Int
     public var waiting: [WaitingTicket]
     public var nextOffset: Int?
-    public var unavailableNodes: [String]?
+    @OmittedWhenNil public var unavailableNodes: [String]?
 
     public init(name: String, routing: String, waitingCount: Int, waiting: [WaitingTicket], nextOffset: Int?, unavailableNodes: [String]? = nil) {
         self.name = name; self.routing = routing; self.waitingCount = waitingCount; self.waiting = waiting
@@ -50,15 +42,6 @@ public struct QueueView: Codable, Sendable, Equatable {
         case name, routing, waitingCount = "waiting_count", waiting, nextOffset = "next_offset", unavailableNodes = "unavailable_nodes"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(routing, forKey: .routing)
-        try c.encode(waitingCount, forKey: .waitingCount)
-        try c.encode(waiting, forKey: .waiting)
-        try c.encode(nextOffset, forKey: .nextOffset)
-        try c.encodeIfPresent(unavailableNodes, forKey: .unavailableNodes)
-    }
 }
 
 public struct WaitingTicket: Codable, Sendable, Equatable {

@@ -40,18 +40,6 @@ public struct NewTicketRequest: Codable, Sendable, Equatable {
         skills = try c.strings(.skills)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(subject, forKey: .subject)
-        try c.encodeIfPresent(description, forKey: .description)
-        try c.encodeIfPresent(priority, forKey: .priority)
-        try c.encodeIfPresent(channel, forKey: .channel)
-        try c.encode(requester, forKey: .requester)
-        try c.encodeIfPresent(tags, forKey: .tags)
-        try c.encodeIfPresent(fields.map(SortedStringMap.init), forKey: .fields)
-        try c.encodeIfPresent(type, forKey: .type)
-        try c.encodeIfPresent(skills, forKey: .skills)
-    }
 }
 
 /// Who asks, in a new ticket.
@@ -75,12 +63,6 @@ public struct RequesterInput: Codable, Sendable, Equatable {
         organization = try c.string(.organization, max: RequestLimits.name)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(name, forKey: .name)
-        try c.encode(email, forKey: .email)
-        try c.encodeIfPresent(organization, forKey: .organization)
-    }
 }
 
 /// `PATCH /api/v1/tickets/{id}`: only the fields sent change.
@@ -111,16 +93,6 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
         type = try c.string(.type, max: RequestLimits.identifier)
         status = try c.string(.status, max: RequestLimits.identifier)
         fields = try c.stringMap(.fields)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(subject, forKey: .subject)
-        try c.encodeIfPresent(description, forKey: .description)
-        try c.encodeIfPresent(priority, forKey: .priority)
-        try c.encodeIfPresent(type, forKey: .type)
-        try c.encodeIfPresent(status, forKey: .status)
-        try c.encodeIfPresent(fields.map(SortedStringMap.init), forKey: .fields)
     }
 
     /// The changes as the engine takes them: one entry per field set.
@@ -158,13 +130,6 @@ public struct CommentRequest: Codable, Sendable, Equatable {
         authorName = try c.string(.authorName, max: RequestLimits.name)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(body, forKey: .body)
-        try c.encodeIfPresent(isPublic, forKey: .isPublic)
-        try c.encodeIfPresent(author, forKey: .author)
-        try c.encodeIfPresent(authorName, forKey: .authorName)
-    }
 }
 
 /// `POST /api/v1/tickets/{id}/escalate` and `…/deescalate`: the body is optional; without
@@ -193,8 +158,4 @@ public struct AssignRequest: Codable, Sendable, Equatable {
         agent = try decoder.container(keyedBy: CodingKeys.self).string(.agent, min: 1, max: RequestLimits.identifier)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(agent, forKey: .agent)
-    }
 }

@@ -22,7 +22,7 @@ public struct TicketView: Codable, Sendable, Equatable {
     public var workflowVersion: String
     public var sla: [SLAClockView]
     /// Left out of lists; present (possibly empty) when one ticket is read.
-    public var comments: [CommentView]?
+    @OmittedWhenNil public var comments: [CommentView]?
 
     public init(id: String, subject: String, description: String, status: String, priority: Priority, channel: Channel,
                 type: String?, tags: [String], fields: [String: String], requiredSkills: [String], requester: RequesterView,
@@ -40,29 +40,6 @@ public struct TicketView: Codable, Sendable, Equatable {
         case createdAt = "created_at", updatedAt = "updated_at", workflowVersion = "workflow_version", sla, comments
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(subject, forKey: .subject)
-        try c.encode(description, forKey: .description)
-        try c.encode(status, forKey: .status)
-        try c.encode(priority, forKey: .priority)
-        try c.encode(channel, forKey: .channel)
-        try c.encode(type, forKey: .type)
-        try c.encode(tags, forKey: .tags)
-        try c.encode(SortedStringMap(fields), forKey: .fields)
-        try c.encode(requiredSkills, forKey: .requiredSkills)
-        try c.encode(requester, forKey: .requester)
-        try c.encode(line, forKey: .line)
-        try c.encode(queue, forKey: .queue)
-        try c.encode(assignee, forKey: .assignee)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(workflowVersion, forKey: .workflowVersion)
-        try c.encode(sla, forKey: .sla)
-        try c.encodeIfPresent(comments, forKey: .comments)
-    }
-
     /// The ticket number (ids the server mints are numbers); 0 for other ids.
     public var number: Int64 { Int64(id) ?? 0 }
 }
@@ -76,12 +53,6 @@ public struct RequesterView: Codable, Sendable, Equatable {
         self.name = name; self.email = email; self.organization = organization
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(email, forKey: .email)
-        try c.encode(organization, forKey: .organization)
-    }
 }
 
 /// One SLA clock of a ticket.
@@ -108,18 +79,6 @@ public struct SLAClockView: Codable, Sendable, Equatable {
         case policy, clock, target, state, due, breached, warned, breachedAt = "breached_at", fulfilledAt = "fulfilled_at"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(policy, forKey: .policy)
-        try c.encode(clock, forKey: .clock)
-        try c.encode(target, forKey: .target)
-        try c.encode(state, forKey: .state)
-        try c.encode(due, forKey: .due)
-        try c.encode(breached, forKey: .breached)
-        try c.encode(warned, forKey: .warned)
-        try c.encode(breachedAt, forKey: .breachedAt)
-        try c.encode(fulfilledAt, forKey: .fulfilledAt)
-    }
 }
 
 public struct CommentView: Codable, Sendable, Equatable {
@@ -142,7 +101,7 @@ public struct TicketPage: Codable, Sendable, Equatable {
     public var tickets: [TicketView]
     public var nextAfter: Int64?
     /// In a cluster: nodes that did not answer (their tickets are missing from the page).
-    public var unavailableNodes: [String]?
+    @OmittedWhenNil public var unavailableNodes: [String]?
 
     public init(tickets: [TicketView], nextAfter: Int64?, unavailableNodes: [String]? = nil) {
         self.tickets = tickets; self.nextAfter = nextAfter; self.unavailableNodes = unavailableNodes
@@ -150,12 +109,6 @@ public struct TicketPage: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case tickets, nextAfter = "next_after", unavailableNodes = "unavailable_nodes" }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(tickets, forKey: .tickets)
-        try c.encode(nextAfter, forKey: .nextAfter)
-        try c.encodeIfPresent(unavailableNodes, forKey: .unavailableNodes)
-    }
 }
 
 /// `GET /api/v1/tickets/{id}/audit`.
