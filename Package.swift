@@ -3,6 +3,19 @@ import PackageDescription
 
 // Layers (inside out): Core → Workflow → Runtime → Storage → Node → Server/Cluster → ticketflow.
 // An inner module never imports an outer one; see docs/architecture.md.
+/// The products targets depend on, named once.
+enum Dep {
+    static let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+    static let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+    static let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+    static let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+    static let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+    static let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+    static let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+    static let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
+    static func nio(_ module: String) -> Target.Dependency { .product(name: module, package: "swift-nio") }
+}
+
 let package = Package(
     name: "Ticketflow",
     platforms: [.macOS(.v14)],
@@ -29,96 +42,68 @@ let package = Package(
     ],
     targets: [
         .target(name: "TicketflowCore"),
-        .target(name: "TicketflowWorkflow", dependencies: [
-            "TicketflowCore",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "TicketflowWorkflow", dependencies: ["TicketflowCore", Dep.yams]),
         .target(name: "TicketflowRuntime", dependencies: ["TicketflowCore", "TicketflowWorkflow"]),
         // Storage stores and decides nothing: it knows the core's values and SQLite, no more.
-        .target(name: "TicketflowStorage", dependencies: [
-            "TicketflowCore",
-            .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        .target(name: "TicketflowStorage", dependencies: ["TicketflowCore", Dep.grdb]),
         // The HTTP API's request and response values, shared by the server, the storm client,
         // the command line and the tests.
         .target(name: "TicketflowAPI", dependencies: ["TicketflowCore"]),
         // The node: a sans-IO state machine and the actor that performs its actions.
         .target(name: "TicketflowNode", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
-            .product(name: "Logging", package: "swift-log"),
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", Dep.log,
         ]),
         .target(name: "TicketflowServer", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowAPI",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
+            "TicketflowNode", "TicketflowAPI", Dep.httpClient, Dep.hummingbird, Dep.httpTypes, Dep.lifecycle,
+            Dep.log, .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The cluster's HTTP side: forwarding to owners, gathered views, cluster-wide routing,
         // the node service other nodes call. A single node's HTTP layer does not need it.
         .target(name: "TicketflowClusterHTTP", dependencies: [
-            "TicketflowServer", "TicketflowCluster", "TicketflowNode", "TicketflowAPI", "TicketflowCore", "TicketflowStorage",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
+            "TicketflowServer", "TicketflowCluster", "TicketflowNode", "TicketflowAPI", "TicketflowCore",
+            "TicketflowStorage", Dep.hummingbird, Dep.httpTypes, Dep.lifecycle, Dep.log,
         ]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
-        .target(name: "TicketflowCluster", dependencies: [
-            "CZeroMQ", "TicketflowCore",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "TicketflowCluster", dependencies: ["CZeroMQ", "TicketflowCore", Dep.log, Dep.yams]),
         .target(name: "TicketflowStorm", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowAPI",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "Yams", package: "Yams"),
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowAPI", Dep.nio("NIOCore"),
+            Dep.nio("NIOPosix"), Dep.nio("NIOHTTP1"), Dep.histogram, Dep.yams,
         ]),
         .target(name: "TicketflowTesting", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
+            "TicketflowNode", Dep.httpClient, Dep.nio("NIOCore"), Dep.nio("NIOHTTP1"),
+            Dep.nio("NIOFoundationCompat"),
         ]),
         .executableTarget(name: "ticketflow", dependencies: [
-            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm", "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP",
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm",
+            "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CMallocStats"),
         .executableTarget(name: "TicketflowBench", dependencies: [
-            "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", "TicketflowNode", "TicketflowStorm",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "Logging", package: "swift-log"),
+            "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
+            "TicketflowStorage", "TicketflowNode", "TicketflowStorm", Dep.grdb, Dep.histogram, Dep.log,
         ]),
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowAPITests", dependencies: ["TicketflowAPI"]),
-        .testTarget(name: "TicketflowWorkflowTests", dependencies: ["TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
-        .testTarget(name: "TicketflowStorageTests", dependencies: [
-            "TicketflowStorage", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        .testTarget(name: "TicketflowWorkflowTests", dependencies: [
+            "TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures",
         ]),
+        .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
+        .testTarget(name: "TicketflowStorageTests", dependencies: ["TicketflowStorage", "TicketflowTesting", Dep.grdb]),
         .testTarget(name: "TicketflowNodeTests", dependencies: [
-            "TicketflowNode", "TicketflowTesting", .product(name: "GRDB", package: "GRDB.swift"),
-        ], exclude: ["Fixtures"]),
+            "TicketflowNode", "TicketflowTesting", Dep.grdb], exclude: ["Fixtures",
+        ]),
         .testTarget(name: "TicketflowClusterHTTPTests", dependencies: [
-            "TicketflowClusterHTTP", "TicketflowServer", "TicketflowTesting", "TicketflowCluster", "TicketflowNode", "TicketflowAPI",
-            .product(name: "HTTPTypes", package: "swift-http-types"),
+            "TicketflowClusterHTTP", "TicketflowServer", "TicketflowTesting", "TicketflowCluster",
+            "TicketflowNode", "TicketflowAPI", Dep.httpTypes,
         ]),
         .testTarget(name: "TicketflowServerTests", dependencies: [
-            "TicketflowServer", "TicketflowTesting", "TicketflowAPI", "TicketflowNode",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
+            "TicketflowServer", "TicketflowTesting", "TicketflowAPI", "TicketflowNode", Dep.httpClient,
+            .product(name: "HummingbirdTesting", package: "hummingbird"), Dep.yams, Dep.hummingbird,
+            Dep.httpTypes,
         ]),
         .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "TicketflowCore"]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
