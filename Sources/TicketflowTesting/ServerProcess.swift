@@ -26,6 +26,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: TestSupport.executable)
         process.arguments = ["serve", "--data", data, "--workflow", workflow, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + extra
         process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.packageRoot)
+        process.environment = TestSupport.testEnvironment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -114,6 +115,14 @@ public struct HTTPClient: Sendable {
 }
 
 extension TestSupport {
+    /// The environment of every process a test starts: nodes it starts (directly or through a
+    /// script) exit when the test process is gone, even if it crashed before stopping them.
+    public static var testEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TICKETFLOW_EXIT_WITH_PID"] = String(ProcessInfo.processInfo.processIdentifier)
+        return environment
+    }
+
     /// A fresh temporary directory; the caller removes it.
     public static func temporaryDirectory(_ prefix: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path

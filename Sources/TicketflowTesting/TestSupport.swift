@@ -50,7 +50,7 @@ public enum TestSupport {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [packageRoot + "/" + script] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-        var environment = ProcessInfo.processInfo.environment
+        var environment = testEnvironment
         environment["TICKETFLOW_BIN"] = executable
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
@@ -73,6 +73,7 @@ public enum TestSupport {
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = testEnvironment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Logging
 import ServiceLifecycle
 import TicketflowCluster
@@ -54,6 +55,9 @@ struct Serve: AsyncParsableCommand {
             config.dataDirectory = member.data
             config.cluster = ClusterJoin(config: file, me: node)
         }
+        if let text = ProcessInfo.processInfo.environment["TICKETFLOW_EXIT_WITH_PID"], let pid = Int32(text) {
+            Self.exitWhenGone(pid, logger: logger)
+        }
         do {
             let (app, node) = try await buildApplication(config, logger: logger)
             let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -63,6 +67,19 @@ struct Serve: AsyncParsableCommand {
         } catch let error as StartupError {
             FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+extension Serve {
+    /// For nodes started by tests: when the process `pid` is gone (a test run that crashed
+    /// before stopping its servers), exit. Nothing acknowledged is lost by exiting: commits
+    /// are on disk before they are acknowledged.
+    static func exitWhenGone(_ pid: Int32, logger: Logger) {
+        Thread.detachNewThread {
+            while kill(pid, 0) == 0 || errno == EPERM { Thread.sleep(forTimeInterval: 1) }
+            logger.warning("process \(pid) that started this node is gone (TICKETFLOW_EXIT_WITH_PID); exiting")
+            Glibc.exit(3)
         }
     }
 }
