@@ -17,17 +17,16 @@ public struct AgentRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case name, line, skills, capacity, queues, presence }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "an agent")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.string(.name, min: 1, max: RequestLimits.name)
-        line = try c.string(.line, min: 1, max: RequestLimits.identifier)
-        skills = try c.strings(.skills)
-        queues = try c.strings(.queues)
-        if let n = try c.decodeIfPresent(Int.self, forKey: .capacity) {
+        let c = try decoder.strictContainer(CodingKeys.self, in: "an agent")
+        name = try c.string(CodingKeys.name, min: 1, max: RequestLimits.name)
+        line = try c.string(CodingKeys.line, min: 1, max: RequestLimits.identifier)
+        skills = try c.strings(CodingKeys.skills)
+        queues = try c.strings(CodingKeys.queues)
+        if let n = try c.value(Int.self, CodingKeys.capacity) {
             guard (0...1000).contains(n) else { throw RequestError(.invalidField, "'capacity' must be a whole number 0…1000") }
             capacity = n
         }
-        presence = try c.oneOf(Presence.self, .presence, what: "presence")
+        presence = try c.oneOf(Presence.self, CodingKeys.presence, what: "presence")
     }
 
 }
@@ -40,10 +39,9 @@ public struct PresenceRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case presence }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "a presence change")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard c.contains(.presence) else { throw RequestError(.missingField, "'presence' is required") }
-        guard let p = try c.oneOf(Presence.self, .presence, what: "presence") else { throw RequestError(.missingField, "'presence' is required") }
+        let c = try decoder.strictContainer(CodingKeys.self, in: "a presence change")
+        guard try c.has(CodingKeys.presence) else { throw RequestError(.missingField, "'presence' is required") }
+        guard let p = try c.oneOf(Presence.self, CodingKeys.presence, what: "presence") else { throw RequestError(.missingField, "'presence' is required") }
         presence = p
     }
 }

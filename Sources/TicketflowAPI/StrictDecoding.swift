@@ -80,48 +80,69 @@ public enum JSONInput {
 }
 
 extension Decoder {
-    /// Refuses a body with fields the type does not know, naming them and the known ones.
-    public func refuseUnknownKeys<Key: CodingKey & CaseIterable>(_ keys: Key.Type, in context: String) throws {
-        let known = Key.allCases.map(\.stringValue)
+    /// The body's object, its fields checked against `Keys`: a field it does not know is
+    /// refused, naming it and the known ones. One container serves the check and the reads
+    /// (each container the decoder makes indexes the object anew: two cost twice).
+    public func strictContainer<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, in context: String) throws -> KeyedDecodingContainer<AnyKey> {
         let container = try self.container(keyedBy: AnyKey.self)
-        let unknown = container.allKeys.map(\.stringValue).filter { !known.contains($0) }.sorted()
-        guard !unknown.isEmpty else { return }
+        let known = Keys.allCases.map(\.stringValue)
+        let unknown = container.allKeys.lazy.map(\.stringValue).filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return container }
         throw RequestError(.unknownField, "unknown field\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in \(context); expected \(known.sorted().joined(separator: ", "))")
     }
 }
 
 extension KeyedDecodingContainer {
+    @inline(__always)
+    func key(_ name: some CodingKey) -> Key { Key(stringValue: name.stringValue)! }
+
+    /// Whether the field is there and not null.
+    public func has(_ name: some CodingKey) throws -> Bool {
+        contains(key(name)) ? try !decodeNil(forKey: key(name)) : false
+    }
+
+    /// A field's value, nil when absent or null.
+    public func value<T: Decodable>(_ type: T.Type, _ name: some CodingKey) throws -> T? {
+        try decodeIfPresent(T.self, forKey: key(name))
+    }
+
+    /// A field that must be there.
+    public func required<T: Decodable>(_ type: T.Type, _ name: some CodingKey) throws -> T {
+        guard try has(name) else { throw RequestError(.missingField, "'\(name.stringValue)' is required") }
+        return try decode(T.self, forKey: key(name))
+    }
+
     /// A string of `min`…`max` characters, nil when absent or null. Characters are counted
     /// as Unicode code points, as JSON Schema's `minLength` and `maxLength` count them.
-    public func string(_ key: Key, min: Int = 0, max: Int = 10_000) throws -> String? {
-        guard let s = try decodeIfPresent(String.self, forKey: key) else { return nil }
+    public func string(_ name: some CodingKey, min: Int = 0, max: Int = 10_000) throws -> String? {
+        guard let s = try decodeIfPresent(String.self, forKey: key(name)) else { return nil }
         let length = s.unicodeScalars.count
-        guard length <= max else { throw RequestError(.invalidField, "'\(key.stringValue)' is longer than \(max) characters") }
+        guard length <= max else { throw RequestError(.invalidField, "'\(name.stringValue)' is longer than \(max) characters") }
         guard length >= min else {
-            throw RequestError(.invalidField, min == 1 ? "'\(key.stringValue)' must not be empty" : "'\(key.stringValue)' is shorter than \(min) characters")
+            throw RequestError(.invalidField, min == 1 ? "'\(name.stringValue)' must not be empty" : "'\(name.stringValue)' is shorter than \(min) characters")
         }
         return s
     }
 
     /// A required string.
-    public func requiredString(_ key: Key, min: Int = 0, max: Int = 10_000) throws -> String {
-        guard contains(key), try !decodeNil(forKey: key) else { throw RequestError(.missingField, "'\(key.stringValue)' is required") }
-        return try string(key, min: min, max: max)!
+    public func requiredString(_ name: some CodingKey, min: Int = 0, max: Int = 10_000) throws -> String {
+        guard try has(name) else { throw RequestError(.missingField, "'\(name.stringValue)' is required") }
+        return try string(name, min: min, max: max)!
     }
 
     /// A list of strings, nil when absent or null; at most `count` items of at most `max` characters.
-    public func strings(_ key: Key, count: Int = RequestLimits.listItems, max: Int = RequestLimits.listItemLength) throws -> [String]? {
-        guard let list = try decodeIfPresent([String].self, forKey: key) else { return nil }
-        guard list.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) items") }
+    public func strings(_ name: some CodingKey, count: Int = RequestLimits.listItems, max: Int = RequestLimits.listItemLength) throws -> [String]? {
+        guard let list = try decodeIfPresent([String].self, forKey: key(name)) else { return nil }
+        guard list.count <= count else { throw RequestError(.invalidField, "'\(name.stringValue)' has more than \(count) items") }
         guard list.allSatisfy({ $0.unicodeScalars.count <= max }) else {
-            throw RequestError(.invalidField, "an item of '\(key.stringValue)' is longer than \(max) characters")
+            throw RequestError(.invalidField, "an item of '\(name.stringValue)' is longer than \(max) characters")
         }
         return list
     }
 
     /// One of an enum's values, named in the error when it is not.
-    public func oneOf<E: RawRepresentable & CaseIterable>(_ type: E.Type, _ key: Key, what: String) throws -> E? where E.RawValue == String {
-        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+    public func oneOf<E: RawRepresentable & CaseIterable>(_ type: E.Type, _ name: some CodingKey, what: String) throws -> E? where E.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key(name)) else { return nil }
         guard let value = E(rawValue: text) else {
             throw RequestError(.invalidField, "unknown \(what) '\(text)'; expected one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -129,11 +150,11 @@ extension KeyedDecodingContainer {
     }
 
     /// A map of strings (custom fields), at most `count` entries.
-    public func stringMap(_ key: Key, count: Int = RequestLimits.fields) throws -> [String: String]? {
-        guard let map = try decodeIfPresent([String: String].self, forKey: key) else { return nil }
-        guard map.count <= count else { throw RequestError(.invalidField, "'\(key.stringValue)' has more than \(count) entries") }
+    public func stringMap(_ name: some CodingKey, count: Int = RequestLimits.fields) throws -> [String: String]? {
+        guard let map = try decodeIfPresent([String: String].self, forKey: key(name)) else { return nil }
+        guard map.count <= count else { throw RequestError(.invalidField, "'\(name.stringValue)' has more than \(count) entries") }
         guard map.allSatisfy({ $0.key.unicodeScalars.count <= RequestLimits.fieldName && $0.value.unicodeScalars.count <= RequestLimits.fieldValue }) else {
-            throw RequestError(.invalidField, "a name in '\(key.stringValue)' is longer than \(RequestLimits.fieldName) characters or a value longer than \(RequestLimits.fieldValue)")
+            throw RequestError(.invalidField, "a name in '\(name.stringValue)' is longer than \(RequestLimits.fieldName) characters or a value longer than \(RequestLimits.fieldValue)")
         }
         return map
     }

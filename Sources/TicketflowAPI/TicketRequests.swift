@@ -24,20 +24,19 @@ public struct NewTicketRequest: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "a new ticket")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        subject = try c.requiredString(.subject, min: 1, max: RequestLimits.subject)
-        description = try c.string(.description, max: RequestLimits.text)
-        priority = try c.oneOf(Priority.self, .priority, what: "priority")
-        channel = try c.oneOf(Channel.self, .channel, what: "channel")
-        guard c.contains(.requester), try !c.decodeNil(forKey: .requester) else {
+        let c = try decoder.strictContainer(CodingKeys.self, in: "a new ticket")
+        subject = try c.requiredString(CodingKeys.subject, min: 1, max: RequestLimits.subject)
+        description = try c.string(CodingKeys.description, max: RequestLimits.text)
+        priority = try c.oneOf(Priority.self, CodingKeys.priority, what: "priority")
+        channel = try c.oneOf(Channel.self, CodingKeys.channel, what: "channel")
+        guard try c.has(CodingKeys.requester) else {
             throw RequestError(.missingField, "'requester' is required: {\"name\": …, \"email\": …}")
         }
-        requester = try c.decode(RequesterInput.self, forKey: .requester)
-        tags = try c.strings(.tags)
-        fields = try c.stringMap(.fields)
-        type = try c.string(.type, max: RequestLimits.identifier)
-        skills = try c.strings(.skills)
+        requester = try c.required(RequesterInput.self, CodingKeys.requester)
+        tags = try c.strings(CodingKeys.tags)
+        fields = try c.stringMap(CodingKeys.fields)
+        type = try c.string(CodingKeys.type, max: RequestLimits.identifier)
+        skills = try c.strings(CodingKeys.skills)
     }
 
 }
@@ -55,12 +54,11 @@ public struct RequesterInput: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case name, email, organization }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "requester")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        email = try c.requiredString(.email, min: 3, max: RequestLimits.email)
+        let c = try decoder.strictContainer(CodingKeys.self, in: "requester")
+        email = try c.requiredString(CodingKeys.email, min: 3, max: RequestLimits.email)
         guard email.contains("@") else { throw RequestError(.invalidField, "'requester.email' is not an e-mail address") }
-        name = try c.string(.name, max: RequestLimits.name)
-        organization = try c.string(.organization, max: RequestLimits.name)
+        name = try c.string(CodingKeys.name, max: RequestLimits.name)
+        organization = try c.string(CodingKeys.organization, max: RequestLimits.name)
     }
 
 }
@@ -83,16 +81,15 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case subject, description, priority, type, status, fields }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "a ticket update")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        subject = try c.string(.subject, min: 1, max: RequestLimits.subject)
-        description = try c.string(.description, max: RequestLimits.text)
+        let c = try decoder.strictContainer(CodingKeys.self, in: "a ticket update")
+        subject = try c.string(CodingKeys.subject, min: 1, max: RequestLimits.subject)
+        description = try c.string(CodingKeys.description, max: RequestLimits.text)
         // Priority and status are checked by the engine against the workflow (statuses are
         // the workflow's own), which names what it expected.
-        priority = try c.string(.priority, max: RequestLimits.identifier)
-        type = try c.string(.type, max: RequestLimits.identifier)
-        status = try c.string(.status, max: RequestLimits.identifier)
-        fields = try c.stringMap(.fields)
+        priority = try c.string(CodingKeys.priority, max: RequestLimits.identifier)
+        type = try c.string(CodingKeys.type, max: RequestLimits.identifier)
+        status = try c.string(CodingKeys.status, max: RequestLimits.identifier)
+        fields = try c.stringMap(CodingKeys.fields)
     }
 
     /// The changes as the engine takes them: one entry per field set.
@@ -117,17 +114,16 @@ public struct CommentRequest: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "a comment")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        body = try c.requiredString(.body, min: 1, max: RequestLimits.text)
-        isPublic = try c.decodeIfPresent(Bool.self, forKey: .isPublic)
-        if let text = try c.decodeIfPresent(String.self, forKey: .author) {
+        let c = try decoder.strictContainer(CodingKeys.self, in: "a comment")
+        body = try c.requiredString(CodingKeys.body, min: 1, max: RequestLimits.text)
+        isPublic = try c.value(Bool.self, CodingKeys.isPublic)
+        if let text = try c.value(String.self, CodingKeys.author) {
             guard let kind = AuthorKind(rawValue: text), kind != .system else {
                 throw RequestError(.invalidField, "author must be agent or requester")
             }
             author = kind
         }
-        authorName = try c.string(.authorName, max: RequestLimits.name)
+        authorName = try c.string(CodingKeys.authorName, max: RequestLimits.name)
     }
 
 }
@@ -141,8 +137,7 @@ public struct LineChangeRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case to }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "an escalation")
-        to = try decoder.container(keyedBy: CodingKeys.self).string(.to, min: 1, max: RequestLimits.identifier)
+        to = try decoder.strictContainer(CodingKeys.self, in: "an escalation").string(CodingKeys.to, min: 1, max: RequestLimits.identifier)
     }
 }
 
@@ -154,8 +149,7 @@ public struct AssignRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable { case agent }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self, in: "an assignment")
-        agent = try decoder.container(keyedBy: CodingKeys.self).string(.agent, min: 1, max: RequestLimits.identifier)
+        agent = try decoder.strictContainer(CodingKeys.self, in: "an assignment").string(CodingKeys.agent, min: 1, max: RequestLimits.identifier)
     }
 
 }

@@ -174,7 +174,14 @@ public actor DurableNode {
     private func perform(_ outcome: NodeStateMachine.Decided) async throws -> (id: String, replayed: Bool)? {
         switch outcome {
         case .needs(let ids, let own):
-            try load(ids)
+            // The command's own ticket must come in, or the command fails; a ticket only a due
+            // timer or routing wanted is let go of when it cannot be read (logged, tried again
+            // later), so one unreadable snapshot does not fail unrelated requests.
+            if let own { try bringIn([own]) }
+            let others = ids.filter { $0 != own }
+            if !others.isEmpty {
+                do { try bringIn(others) } catch { logger.error("tickets \(others) wait for storage: \(error)") }
+            }
             if let own, machine.ticketInMemory(own) == nil {
                 observer?.rejected("unknown_ticket")
                 throw NodeError.notFound(own)
@@ -214,10 +221,17 @@ public actor DurableNode {
             machine.advance(to: clock.now())
             let ids = machine.ticketsToLoad
             if ids.isEmpty { break }
-            do { try load(ids) } catch {
-                machine.loadFailed(ids)
-                throw error
-            }
+            try bringIn(ids)
+        }
+    }
+
+    /// Reads tickets the machine asked for. When the read fails, the machine lets go of what
+    /// waited for them (`loadFailed`) before the error goes to the caller, so the next request
+    /// is not stopped by the same ticket.
+    private func bringIn(_ ids: [String]) throws {
+        do { try load(ids) } catch {
+            machine.loadFailed(ids)
+            throw error
         }
     }
 

@@ -91,7 +91,8 @@ public struct NodeStateMachine: Sendable {
     }
 
     /// The shell could not read these tickets: their routing proposals end (the tickets keep
-    /// waiting and are proposed again when their queue next changes); a due timer stays due.
+    /// waiting and are proposed again when their queue next changes), and a due timer of one
+    /// is tried again in a minute — one unreadable snapshot must not stop every other request.
     public mutating func loadFailed(_ ids: [String]) { node.ticketsNotFound(ids, gone: false) }
 
     // MARK: Time

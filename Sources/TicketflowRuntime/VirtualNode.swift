@@ -130,13 +130,17 @@ public struct VirtualNode: Sendable {
         if center.tickets[ticket.id] == nil { center.activate(ticket) }
     }
 
-    /// Tickets the shell looked for and did not find: routing proposals for them end, and a
-    /// due timer of one that is no more is dropped (a timer belongs to a live ticket).
-    public mutating func ticketsNotFound(_ ids: [String], gone: Bool) {
+    /// Tickets the shell looked for and did not bring in: routing proposals for them end. A
+    /// due timer of a ticket that is no more is dropped (a timer belongs to a live ticket); one
+    /// whose ticket could not be read waits `retryAfter` and is tried again, so one unreadable
+    /// ticket does not hold back every other timer and command.
+    public mutating func ticketsNotFound(_ ids: [String], gone: Bool, retryAfter: TimeSpan = .minutes(1)) {
         center.ticketsNotFound(ids)
-        guard gone else { return }
         for id in ids where id == timerBlockedOn {
-            while let due = timers.peekDue(at: now), due.ticket == id { _ = timers.popDue(at: now) }
+            while let due = timers.peekDue(at: now), due.ticket == id {
+                _ = timers.popDue(at: now)
+                if !gone { timers.schedule(ticket: id, timer: due.timer, at: now + retryAfter) }
+            }
             timerBlockedOn = nil
         }
     }

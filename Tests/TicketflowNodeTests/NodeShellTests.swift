@@ -85,4 +85,31 @@ import TicketflowWorkflow
             if case NodeError.notFound("999") = error { return true } else { return false }
         }
     }
+
+    @Test func anUnreadableTicketWithADueTimerDoesNotStopOtherRequests() async throws {
+        let source = Self.source + "\nsla:\n  - {name: p, calendar: 24x7, targets: {first_reply: 1h}}\n"
+        let workflow = try #require(WorkflowLoader.load(text: source).workflow)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-shell-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
+        let node = try DurableNode(store: try Store(path: dir + "/t.sqlite", durability: .normal),
+                                   defaultWorkflow: (workflow, source, .file("test")), clock: clock)
+        _ = try await node.start()
+        let broken = try await node.create(draft("broken"), idempotencyKey: nil).ticket.id
+        let fine = try await node.create(draft("fine"), idempotencyKey: nil).ticket.id
+        await node.setPassivation(after: .minutes(1))
+        clock.advance(by: .minutes(2))
+        await node.passivateNow()
+        let raw = try DatabaseQueue(path: dir + "/t.sqlite")
+        try await raw.write { db in try db.execute(sql: "UPDATE ticket SET body = x'00ff' WHERE id = ?", arguments: [broken]) }
+
+        // Both breaches fall due; the broken ticket's cannot fire, the other's does, and a
+        // command on the readable ticket goes through.
+        clock.advance(by: .hours(1))
+        let after = try await node.execute(.comment(ticket: fine, author: .agent, authorName: "bob", isPublic: false, body: "note"))
+        #expect(after.comments.count == 1)
+        #expect(after.slaClocks["p/first_reply"]?.isBreached == true)
+        #expect(await node.pendingTimers == 1)   // the broken ticket's breach waits to be tried again
+    }
 }
