@@ -20,6 +20,7 @@ started=$(date +%s)
 run() { echo "== $*" >&2; "$@" | tee -a "$out" || echo "| $* | failed (exit $?) | | | |" | tee -a "$out"; }
 run "$bin" fsync
 run "$bin" durable 6
+run "$bin" json
 # HTTP creates: wrk against a real node, beside the in-process rate measured above.
 wrk_out=$(bench/http-create.sh 10 full | tee /dev/stderr)
 http=$(echo "$wrk_out" | awk '/Requests\/sec/ {print $2}')
