@@ -62,7 +62,7 @@ public actor LoadClient {
         let channel = try await acquire(index)
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         var headers = HTTPHeaders([("Host", "\(targets[index].host):\(targets[index].port)"), ("Connection", "keep-alive")])
-        if let json { headers.add(name: "Content-Type", value: "application/json") }
+        if json != nil { headers.add(name: "Content-Type", value: "application/json") }
         headers.add(name: "Content-Length", value: String(json?.count ?? 0))
         let request = OutgoingRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers),
                                       body: json.map { ByteBuffer(bytes: $0) }, promise: promise)

@@ -22,8 +22,10 @@ public enum TestSupport {
     public enum Failure: Error, CustomStringConvertible {
         case missingExecutable(String)
         case timedOut([String])
+        case cannotPrepare(String)
         public var description: String {
             switch self {
+            case .cannotPrepare(let what): return "cannot prepare the run: \(what)"
             case .missingExecutable(let p): return "executable not found at \(p); run `swift build` first"
             case .timedOut(let args): return "ticketflow \(args.joined(separator: " ")) did not finish in time"
             }
@@ -44,8 +46,8 @@ public enum TestSupport {
         let dir = try temporaryDirectory("tf-script")
         // Removing a temporary directory: a leftover one is harmless.
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        guard FileManager.default.createFile(atPath: dir + "/out", contents: nil),
+              FileManager.default.createFile(atPath: dir + "/err", contents: nil) else { throw Failure.cannotPrepare("output files in \(dir)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [packageRoot + "/" + script] + arguments

@@ -16,16 +16,13 @@ final class NodeMetrics: NodeObserver {
     private let readErrors: Counter
 
     init() {
-        accepted = registry.makeCounter(name: "ticketflow_commands_total", labels: [("outcome", "accepted")], help: "Commands decided")
-        rejectedCounter = registry.makeCounter(name: "ticketflow_commands_total", labels: [("outcome", "rejected")], help: "Commands decided")
-        events = registry.makeCounter(name: "ticketflow_events_total", help: "Journal events written")
-        breaches = registry.makeCounter(name: "ticketflow_sla_breaches_total", help: "SLA clocks breached")
-        commitSeconds = registry.makeValueHistogram(name: "ticketflow_commit_seconds",
-                                                    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
-                                                    help: "Group commit latency")
-        batchEvents = registry.makeValueHistogram(name: "ticketflow_commit_batch_events",
-                                                  buckets: [1, 10, 100, 1000, 10000], help: "Events per group commit")
-        readErrors = registry.makeCounter(name: "ticketflow_metrics_read_errors_total", help: "Scrapes whose counts could not be read from storage")
+        accepted = registry.makeCounter(descriptor: .named("ticketflow_commands_total", "Commands decided"), labels: [("outcome", "accepted")])
+        rejectedCounter = registry.makeCounter(descriptor: .named("ticketflow_commands_total", "Commands decided"), labels: [("outcome", "rejected")])
+        events = registry.makeCounter(descriptor: .named("ticketflow_events_total", "Journal events written"))
+        breaches = registry.makeCounter(descriptor: .named("ticketflow_sla_breaches_total", "SLA clocks breached"))
+        commitSeconds = registry.makeValueHistogram(descriptor: .named("ticketflow_commit_seconds", "Group commit latency"), buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
+        batchEvents = registry.makeValueHistogram(descriptor: .named("ticketflow_commit_batch_events", "Events per group commit"), buckets: [1, 10, 100, 1000, 10000])
+        readErrors = registry.makeCounter(descriptor: .named("ticketflow_metrics_read_errors_total", "Scrapes whose counts could not be read from storage"))
     }
 
     func accepted(_ batch: [Event]) {
@@ -54,19 +51,26 @@ final class NodeMetrics: NodeObserver {
         }
         if let counts = counts?.tickets {
             for status in Set(workflow.statuses).union(counts.byStatus.keys) {
-                registry.makeGauge(name: "ticketflow_tickets", labels: [("status", status)], help: "Tickets by status")
+                registry.makeGauge(descriptor: .named("ticketflow_tickets", "Tickets by status"), labels: [("status", status)])
                     .set(Double(counts.byStatus[status] ?? 0))
             }
             for (index, line) in workflow.lines.enumerated() {
-                registry.makeGauge(name: "ticketflow_tickets_by_line", labels: [("line", line.name)], help: "Tickets by line")
+                registry.makeGauge(descriptor: .named("ticketflow_tickets_by_line", "Tickets by line"), labels: [("line", line.name)])
                     .set(Double(counts.byLine[String(index)] ?? 0))
             }
         }
-        registry.makeGauge(name: "ticketflow_timers_pending", help: "Pending SLA and automation timers").set(Double(await node.pendingTimers))
-        registry.makeGauge(name: "ticketflow_tickets_active", help: "Tickets held in memory").set(Double(await node.activeTickets))
+        registry.makeGauge(descriptor: .named("ticketflow_timers_pending", "Pending SLA and automation timers")).set(Double(await node.pendingTimers))
+        registry.makeGauge(descriptor: .named("ticketflow_tickets_active", "Tickets held in memory")).set(Double(await node.activeTickets))
         if let outbox = counts?.outbox {
-            registry.makeGauge(name: "ticketflow_outbox_pending", help: "Notifications not yet delivered").set(Double(outbox.pending))
+            registry.makeGauge(descriptor: .named("ticketflow_outbox_pending", "Notifications not yet delivered")).set(Double(outbox.pending))
         }
         return registry.emitToString()
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric named in full (`ticketflow_…`), with its help text.
+    static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
