@@ -1,9 +1,12 @@
 /// `GET /api/v1/workflow`.
 public struct WorkflowView: Codable, Sendable, Equatable {
     public var name: String
+    /// The workflow file's `version`; every event records `label` (`name@version`).
     public var version: String
     public var label: String
+    /// The YAML text in force, as it was put or read from the file.
     public var source: String
+    /// Escalation lines in order, each with its queue.
     public var lines: [LineView]
     public var statuses: [String]
 
@@ -51,9 +54,13 @@ public struct Health: Codable, Sendable, Equatable {
 
 /// What a node reports of itself to its peers (and in `GET /api/v1/cluster`).
 public struct NodeLoad: Codable, Sendable, Equatable {
+    /// Tickets in memory (the rest are passivated, on disk until needed).
     public var activeTickets: Int
+    /// SLA, automation and follow-up timers waiting to fire.
     public var pendingTimers: Int
+    /// Agents kept here: the cluster's on the routing owner, none elsewhere.
     public var agents: Int
+    /// False once a commit failed and the node stopped taking work.
     public var healthy: Bool
 
     public init(activeTickets: Int, pendingTimers: Int, agents: Int, healthy: Bool) {
@@ -103,7 +110,6 @@ public struct MemberView: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case name, http, zmq, alive, lastHeardMsAgo = "last_heard_ms_ago", partitions, load }
-
 }
 
 /// What a webhook receives for each notification (`POST`, with the notification id as

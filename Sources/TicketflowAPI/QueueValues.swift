@@ -11,7 +11,6 @@ public struct QueueSummary: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case name, line, routing, waiting, longestWaitSeconds = "longest_wait_seconds" }
-
 }
 
 public struct QueueList: Codable, Sendable, Equatable {
@@ -44,10 +43,13 @@ public struct QueueView: Codable, Sendable, Equatable {
 
 }
 
+/// One waiting ticket in a queue view.
 public struct WaitingTicket: Codable, Sendable, Equatable {
     public var ticket: String
+    /// Urgent tickets are assigned first, then by arrival.
     public var priority: String
     public var subject: String
+    /// Since the ticket last changed.
     public var waitingSeconds: Int64
 
     public init(ticket: String, priority: String, subject: String, waitingSeconds: Int64) {

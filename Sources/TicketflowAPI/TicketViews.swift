@@ -108,7 +108,6 @@ public struct TicketPage: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case tickets, nextAfter = "next_after", unavailableNodes = "unavailable_nodes" }
-
 }
 
 /// `GET /api/v1/tickets/{id}/audit`.
@@ -118,10 +117,14 @@ public struct AuditView: Codable, Sendable, Equatable {
     public init(ticket: String, entries: [AuditEntry]) { self.ticket = ticket; self.entries = entries }
 }
 
+/// One event of a ticket's journal, as people read it.
 public struct AuditEntry: Codable, Sendable, Equatable {
     public var at: String
+    /// Who or what made the change: an agent, the requester, the API, a rule by name.
     public var cause: CauseView
+    /// The change in words, such as `status: new → open`.
     public var change: String
+    /// The workflow (`name@version`) that decided it.
     public var workflowVersion: String
 
     public init(at: String, cause: CauseView, change: String, workflowVersion: String) {
