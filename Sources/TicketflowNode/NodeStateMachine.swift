@@ -62,7 +62,6 @@ public struct NodeStateMachine: Sendable {
     /// Puts back what a restart read: agents (alone) and open tickets as routing and timers see them.
     public mutating func restore(agent: Agent) { node.restore(agent: agent) }
     public mutating func restore(fact: RoutingFact, timers: [(id: String, due: Instant)]) { node.restore(fact: fact, timers: timers) }
-    public mutating func reserveCapacity(tickets: Int, timers: Int) { node.reserveCapacity(tickets: tickets, timers: timers) }
     /// In a cluster agents are kept by the routing owner: see `SupportCenter.agentsAreRemote`.
     public mutating func setAgentsAreRemote() { node.agentsAreRemote = true }
     /// Records a workflow activation to be committed with the first batch.

@@ -241,27 +241,25 @@ public struct StormRunner: Sendable {
                     await recorder.error("agent_poll: the answer is not a list of tickets: \(error)")
                 }
             }
-            do {
-                for t in tickets {
-                    let id = t.id
-                    guard t.status != "pending" else { continue }
-                    guard let until = busyUntil[id] else {
-                        busyUntil[id] = now + .milliseconds(Int64(rng.exponential(mean: service) * 1000))
-                        continue
-                    }
-                    guard until <= now else { continue }
-                    busyUntil[id] = nil
-                    _ = await timed("agent_reply", .POST, "/api/v1/tickets/\(id)/comments",
-                                    CommentRequest(body: "Thanks, working on it", isPublic: true, author: .agent, authorName: agent.id))
-                    let roll = rng.unit()
-                    if roll < solve {
-                        _ = await timed("solve", .PATCH, "/api/v1/tickets/\(id)", TicketUpdateRequest(status: "solved"))
-                    } else if roll < solve + escalate {
-                        _ = await timed("escalate", .POST, "/api/v1/tickets/\(id)/escalate")
-                    } else if await timed("ask_requester", .PATCH, "/api/v1/tickets/\(id)", TicketUpdateRequest(status: "pending")) != nil, rng.unit() < replyChance {
-                        asked.append((id, now + .milliseconds(Int64(rng.exponential(mean: replyTime) * 1000))))
-                        asked.sort { $0.at < $1.at }
-                    }
+            for t in tickets {
+                let id = t.id
+                guard t.status != "pending" else { continue }
+                guard let until = busyUntil[id] else {
+                    busyUntil[id] = now + .milliseconds(Int64(rng.exponential(mean: service) * 1000))
+                    continue
+                }
+                guard until <= now else { continue }
+                busyUntil[id] = nil
+                _ = await timed("agent_reply", .POST, "/api/v1/tickets/\(id)/comments",
+                                CommentRequest(body: "Thanks, working on it", isPublic: true, author: .agent, authorName: agent.id))
+                let roll = rng.unit()
+                if roll < solve {
+                    _ = await timed("solve", .PATCH, "/api/v1/tickets/\(id)", TicketUpdateRequest(status: "solved"))
+                } else if roll < solve + escalate {
+                    _ = await timed("escalate", .POST, "/api/v1/tickets/\(id)/escalate")
+                } else if await timed("ask_requester", .PATCH, "/api/v1/tickets/\(id)", TicketUpdateRequest(status: "pending")) != nil, rng.unit() < replyChance {
+                    asked.append((id, now + .milliseconds(Int64(rng.exponential(mean: replyTime) * 1000))))
+                    asked.sort { $0.at < $1.at }
                 }
             }
             // Cancelled: the simulated agent stops.

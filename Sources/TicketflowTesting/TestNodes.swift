@@ -19,13 +19,14 @@ public enum TestNodes {
       - {name: ask, then: [{comment: {public: true, body: "Please send logs"}}, {set: {status: pending}}]}
     """
 
-    public static func open(source: String = workflow, clock: any TicketflowRuntime.Clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!))
-        async throws -> (DurableNode, String) {
+    /// A started node on a fresh temporary data directory; the caller removes the directory.
+    public static func open(source: String = workflow, clock: any TicketflowRuntime.Clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!),
+                            observer: (any NodeObserver)? = nil) async throws -> (DurableNode, String) {
         guard let wf = WorkflowLoader.load(text: source).workflow else { throw Failure(description: "test workflow has errors") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-node-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let node = try DurableNode(store: try Store(path: dir + "/ticketflow.sqlite", durability: .normal),
-                                   defaultWorkflow: (wf, source, .file("test.yaml")), clock: clock)
+                                   defaultWorkflow: (wf, source, .file("test.yaml")), clock: clock, observer: observer)
         _ = try await node.start()
         return (node, dir)
     }

@@ -4,6 +4,7 @@ import Testing
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowStorage
+import TicketflowTesting
 import TicketflowWorkflow
 @testable import TicketflowNode
 
@@ -16,13 +17,10 @@ import TicketflowWorkflow
     lines: [{name: L1, queue: q1}]
     """
 
-    func open(clock: VirtualClock) throws -> (DurableNode, String) {
-        let workflow = try #require(WorkflowLoader.load(text: Self.source).workflow)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-shell-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let node = try DurableNode(store: try Store(path: dir + "/t.sqlite", durability: .normal),
-                                   defaultWorkflow: (workflow, Self.source, .file("test")), clock: clock)
-        return (node, dir)
+    /// Damages a ticket's snapshot behind the node's back: reading it fails from then on.
+    func damageSnapshot(of id: String, in dir: String) async throws {
+        let raw = try DatabaseQueue(path: dir + "/ticketflow.sqlite")
+        try await raw.write { db in try db.execute(sql: "UPDATE ticket SET body = x'00ff' WHERE id = ?", arguments: [id]) }
     }
 
     func draft(_ subject: String) -> NewTicket {
@@ -31,9 +29,8 @@ import TicketflowWorkflow
 
     @Test func routingBringsPassivatedWaitingTicketsBackToAssignThem() async throws {
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let (node, dir) = try open(clock: clock)
+        let (node, dir) = try await TestNodes.open(source: Self.source, clock: clock)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try await node.start()
         try await node.upsert(Agent(id: "bob", name: "Bob", line: "L1", capacity: 2, presence: .offline))
         var ids: [String] = []
         for i in 0..<3 { ids.append(try await node.create(draft("t\(i)"), idempotencyKey: nil).ticket.id) }
@@ -54,17 +51,14 @@ import TicketflowWorkflow
 
     @Test func aFailedReadIsAnErrorNotAMissingTicket() async throws {
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let (node, dir) = try open(clock: clock)
+        let (node, dir) = try await TestNodes.open(source: Self.source, clock: clock)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try await node.start()
         let id = try await node.create(draft("printer"), idempotencyKey: nil).ticket.id
         await node.setPassivation(after: .minutes(1))
         clock.advance(by: .minutes(2))
         await node.passivateNow()
 
-        // Damage the snapshot behind the node's back: reading it now fails.
-        let raw = try DatabaseQueue(path: dir + "/t.sqlite")
-        try await raw.write { db in try db.execute(sql: "UPDATE ticket SET body = x'00ff' WHERE id = ?", arguments: [id]) }
+        try await damageSnapshot(of: id, in: dir)
 
         let comment = Command.comment(ticket: id, author: .agent, authorName: "bob", isPublic: true, body: "hello")
         await #expect {
@@ -88,21 +82,15 @@ import TicketflowWorkflow
 
     @Test func anUnreadableTicketWithADueTimerDoesNotStopOtherRequests() async throws {
         let source = Self.source + "\nsla:\n  - {name: p, calendar: 24x7, targets: {first_reply: 1h}}\n"
-        let workflow = try #require(WorkflowLoader.load(text: source).workflow)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-shell-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let node = try DurableNode(store: try Store(path: dir + "/t.sqlite", durability: .normal),
-                                   defaultWorkflow: (workflow, source, .file("test")), clock: clock)
-        _ = try await node.start()
+        let (node, dir) = try await TestNodes.open(source: source, clock: clock)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let broken = try await node.create(draft("broken"), idempotencyKey: nil).ticket.id
         let fine = try await node.create(draft("fine"), idempotencyKey: nil).ticket.id
         await node.setPassivation(after: .minutes(1))
         clock.advance(by: .minutes(2))
         await node.passivateNow()
-        let raw = try DatabaseQueue(path: dir + "/t.sqlite")
-        try await raw.write { db in try db.execute(sql: "UPDATE ticket SET body = x'00ff' WHERE id = ?", arguments: [broken]) }
+        try await damageSnapshot(of: broken, in: dir)
 
         // Both breaches fall due; the broken ticket's cannot fire, the other's does, and a
         // command on the readable ticket goes through.

@@ -3,6 +3,7 @@ import Testing
 import TicketflowCore
 import TicketflowRuntime
 import TicketflowStorage
+import TicketflowTesting
 import TicketflowWorkflow
 @testable import TicketflowNode
 
@@ -18,24 +19,14 @@ import TicketflowWorkflow
       - {name: remind, on: ticket.created, if: {tags: remind}, then: [{follow_up: {after: 1s, note: ping}}]}
     """
 
-    func openNode(clock: any TicketflowRuntime.Clock, observer: (any NodeObserver)? = nil) throws -> (DurableNode, String) {
-        let workflow = try #require(WorkflowLoader.load(text: Self.text).workflow)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-timers-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let node = try DurableNode(store: try Store(path: dir + "/t.sqlite", durability: .normal),
-                                   defaultWorkflow: (workflow, Self.text, .file("test")), clock: clock, observer: observer)
-        return (node, dir)
-    }
-
     func draft(tags: [String] = []) -> NewTicket {
         NewTicket(id: "", subject: "s", requester: Requester(name: "n", email: "e@x"), tags: tags)
     }
 
     @Test func firesTimersOnTheVirtualClock() async throws {
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let (node, dir) = try openNode(clock: clock)
+        let (node, dir) = try await TestNodes.open(source: Self.text, clock: clock)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try await node.start()
         let (ticket, _) = try await node.create(draft(), idempotencyKey: nil)
         #expect(await node.pendingTimers == 1)
         clock.advance(by: .minutes(9))
@@ -50,9 +41,8 @@ import TicketflowWorkflow
 
     @Test func passivatedTicketComesBackForItsTimer() async throws {
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let (node, dir) = try openNode(clock: clock)
+        let (node, dir) = try await TestNodes.open(source: Self.text, clock: clock)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try await node.start()
         let (ticket, _) = try await node.create(draft(), idempotencyKey: nil)
         await node.setPassivation(after: .minutes(1))
         clock.advance(by: .minutes(2))
@@ -66,9 +56,8 @@ import TicketflowWorkflow
 
     @Test func timerLoopFiresInRealTime() async throws {
         let seen = EventLog()
-        let (node, dir) = try openNode(clock: SystemClock(), observer: seen)
+        let (node, dir) = try await TestNodes.open(source: Self.text, clock: SystemClock(), observer: seen)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try await node.start()
         let loop = Task { await node.runTimers() }
         defer { loop.cancel() }
         let created = Date()
