@@ -39,9 +39,6 @@ public struct TicketView: Codable, Sendable, Equatable {
         case requiredSkills = "required_skills", requester, line, queue, assignee
         case createdAt = "created_at", updatedAt = "updated_at", workflowVersion = "workflow_version", sla, comments
     }
-
-    /// The ticket number (ids the server mints are numbers); 0 for other ids.
-    public var number: Int64 { Int64(id) ?? 0 }
 }
 
 public struct RequesterView: Codable, Sendable, Equatable {

@@ -147,7 +147,7 @@ func benchRestart(count: Int) async throws {
             batch.events += events
             for e in events where batch.tickets[e.ticket] == nil {
                 batch.tickets[e.ticket] = node.center.tickets[e.ticket]
-                batch.ticketNumbers[e.ticket] = Int64(e.ticket)
+                batch.ticketNumbers[e.ticket] = TicketNumber(Int64(i))
             }
             if i % 10_000 == 0 || i == count {
                 try await store.commit(batch)

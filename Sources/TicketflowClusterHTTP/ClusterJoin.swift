@@ -1,3 +1,4 @@
+import TicketflowCore
 import Hummingbird
 import Logging
 import TicketflowCluster
@@ -17,10 +18,10 @@ public struct ClusterJoin: ClusterMembership {
         self.me = me
     }
 
-    public var admitsTicketNumber: @Sendable (Int64) -> Bool {
+    public var admitsTicketNumber: @Sendable (TicketNumber) -> Bool {
         // Ticket numbers this node mints fall in its own partitions: unique cluster-wide.
         let map = config.partitionMap, me = self.me
-        return { number in map.owner(of: map.partition(forKey: String(number))) == me }
+        return { number in map.owner(of: map.partition(forKey: number.id)) == me }
     }
 
     public func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,

@@ -230,6 +230,6 @@ actor ClusterRouter: AgentDesk {
     func openTickets(of agentID: String) async throws -> AgentTickets {
         guard table.agents[agentID] != nil else { throw NodeError.agentNotFound(agentID) }
         let (tickets, missing) = await gateway.openTicketViews(of: agentID)
-        return AgentTickets(agent: agentID, tickets: tickets.sorted { ($0.number, $0.id) < ($1.number, $1.id) }, unavailableNodes: missing)
+        return AgentTickets(agent: agentID, tickets: tickets.sorted { TicketNumber.listsFirst($0.id, before: $1.id) }, unavailableNodes: missing)
     }
 }

@@ -1,3 +1,4 @@
+import TicketflowCore
 import TicketflowServer
 import TicketflowAPI
 
@@ -8,10 +9,10 @@ enum ClusterViews {
     /// unique cluster-wide and every node pages by "number after", so merging the nodes'
     /// first pages gives exactly the cluster's first page.
     static func tickets(_ answers: [TicketPage], limit: Int, missing: [String]) -> TicketPage {
-        let all = answers.flatMap(\.tickets).sorted { $0.number < $1.number }
+        let all = answers.flatMap(\.tickets).sorted { TicketNumber.listsFirst($0.id, before: $1.id) }
         let page = Array(all.prefix(limit))
         let more = answers.contains { $0.nextAfter != nil } || all.count > limit
-        return TicketPage(tickets: page, nextAfter: more && !page.isEmpty ? page.last!.number : nil, unavailableNodes: missing)
+        return TicketPage(tickets: page, nextAfter: more ? page.last.flatMap { TicketNumber(id: $0.id)?.value } : nil, unavailableNodes: missing)
     }
 
     /// Queue summaries: waiting counts add up, the longest wait is the longest anywhere.

@@ -46,7 +46,7 @@ public actor DurableNode {
     /// `defaultWorkflow`, so a crash never silently reverts a replaced workflow.
     public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: WorkflowOrigin), clock: any Clock,
                 logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil,
-                admitsTicketNumber: (@Sendable (Int64) -> Bool)? = nil, agentsAreRemote: Bool = false) throws {
+                admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)? = nil, agentsAreRemote: Bool = false) throws {
         self.store = store
         self.clock = clock
         self.logger = logger
@@ -106,13 +106,14 @@ public actor DurableNode {
 
     // MARK: Commands
 
-    /// Creates a ticket. With an idempotency key seen before, returns the ticket it created.
-    public func create(_ draft: NewTicket, idempotencyKey key: String?) async throws -> (ticket: Ticket, replayed: Bool) {
+    /// Creates a ticket. With an idempotency key seen before with the same `request`
+    /// fingerprint, returns the ticket it created; with another request, refuses.
+    public func create(_ draft: NewTicket, idempotencyKey key: String?, request: String = "") async throws -> (ticket: Ticket, replayed: Bool) {
         try await admitRequest()
         while true {
-            var stored: String?
-            if let key, !machine.knowsCreateKey(key) { stored = try read { try store.ticketID(forIdempotencyKey: key) } }
-            let outcome = machine.create(draft, idempotencyKey: key, storedTicket: stored, at: clock.now())
+            var stored: KeyedCreate?
+            if let key, !machine.knowsCreateKey(key) { stored = try read { try store.create(forIdempotencyKey: key) } }
+            let outcome = machine.create(draft, idempotencyKey: key, request: request, stored: stored, at: clock.now())
             if let answer = try await answered(outcome) { return answer }
         }
     }
@@ -371,7 +372,7 @@ public actor DurableNode {
         where found[ticket.id] == nil && center.tickets[ticket.id] == nil {
             found[ticket.id] = ticket
         }
-        return found.values.sorted { ($0.number, $0.id) < ($1.number, $1.id) }
+        return found.values.sorted { TicketNumber.listsFirst($0.id, before: $1.id) }
     }
 
     /// How many tickets wait in a queue, exactly, from the routing state.
@@ -440,9 +441,4 @@ public actor DurableNode {
     func storedOpenRoutingFacts(after: Int64, limit: Int) throws -> [(number: Int64, fact: RoutingFact)] {
         try read { try store.openRoutingFacts(after: after, limit: limit, solved: workflow.solvedStatuses) }
     }
-}
-
-extension Ticket {
-    /// The ticket number (ids the server mints are numbers); 0 for other ids.
-    var number: Int64 { Int64(id) ?? 0 }
 }

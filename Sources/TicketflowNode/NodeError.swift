@@ -12,7 +12,8 @@ public enum NodeError: Error, Sendable {
     /// The node cannot accept work: a commit failed, it is shutting down, storage could not be
     /// read, or its queue of work is full. The client may retry.
     case unavailable(String)
-    /// An idempotency key came back with another request on the same ticket.
+    /// An idempotency key came back with another request: another command on the same
+    /// ticket, or another create (`ticket` is then the one the first create made).
     case idempotencyKeyReused(ticket: String, key: String)
 }
 

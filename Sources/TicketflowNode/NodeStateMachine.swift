@@ -21,12 +21,12 @@ public struct NodeStateMachine: Sendable {
     public private(set) var workflowGeneration = 0
     /// Idempotency keys decided but not yet committed; committed ones are looked up in
     /// SQLite by the shell, so keys cost no memory and no restart time however many accumulate.
-    private var uncommittedKeys: [String: String] = [:]
+    private var uncommittedKeys: [String: KeyedCreate] = [:]
     private var uncommittedCommandKeys: [CommandKey: String] = [:]
-    private var lastNumber: Int64
+    private var lastNumber: TicketNumber
     /// Which ticket numbers this node may mint — in a cluster, those whose partition it owns,
     /// so ids are unique cluster-wide without coordination. Nil: every number.
-    private let admitsTicketNumber: (@Sendable (Int64) -> Bool)?
+    private let admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)?
     /// The batch being filled, its number, and the last number known committed.
     private var batch = CommitBatch()
     private var batchNumber = 1
@@ -45,8 +45,8 @@ public struct NodeStateMachine: Sendable {
     /// commands wait (back-pressure) rather than grow one transaction without bound.
     public static let batchEventLimit = 20_000
 
-    public init(workflow: Workflow, source: String, start: Instant, lastTicketNumber: Int64,
-                admitsTicketNumber: (@Sendable (Int64) -> Bool)?) {
+    public init(workflow: Workflow, source: String, start: Instant, lastTicketNumber: TicketNumber,
+                admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)?) {
         var node = VirtualNode(workflow: workflow, start: start, keepsHistory: false)
         node.ticketsMayBeElsewhere = true
         self.node = node
@@ -150,26 +150,33 @@ public struct NodeStateMachine: Sendable {
         case replayed(ticket: String, batch: Int)
     }
 
-    /// Decides a create. `storedKey` is what storage holds for its idempotency key, if the
-    /// shell looked it up (it is asked only when the key is not among the uncommitted ones).
-    public mutating func create(_ draft: NewTicket, idempotencyKey key: String?, storedTicket: String?, at now: Instant) -> Decided {
+    /// Decides a create. `stored` is what storage holds for its idempotency key, if the shell
+    /// looked it up (it is asked only when the key is not among the uncommitted ones). A key
+    /// seen with the same `request` fingerprint replays the first answer; with another request
+    /// it is refused, as for commands.
+    public mutating func create(_ draft: NewTicket, idempotencyKey key: String?, request: String, stored: KeyedCreate?,
+                                at now: Instant) -> Decided {
         if let failure { return .rejected(.unavailable(failure)) }
-        if let key, let existing = uncommittedKeys[key] ?? storedTicket {
-            return .replayed(ticket: existing, batch: lastDecidedBatch)
+        if let key, let existing = uncommittedKeys[key] ?? stored {
+            if let seen = existing.request, seen != request {
+                return .rejected(.idempotencyKeyReused(ticket: existing.ticket, key: key))
+            }
+            return .replayed(ticket: existing.ticket, batch: lastDecidedBatch)
         }
         if let needed = pendingLoads(at: now) { return .needs(needed, command: nil) }
         var new = draft
-        var number = lastNumber + 1
+        var number = lastNumber.next
         if let admits = admitsTicketNumber {
-            while !admits(number) { number += 1 }
+            while !admits(number) { number = number.next }
         }
-        new.id = String(number)
+        new.id = number.id
         if case .rejected(let error) = decide(.create(new), at: now) { return .rejected(error) }
         assert(number > lastNumber, "ticket numbers only grow")
         lastNumber = number
+        batch.ticketNumbers[new.id] = number
         if let key {
-            uncommittedKeys[key] = new.id
-            batch.idempotencyKeys[key] = new.id
+            uncommittedKeys[key] = KeyedCreate(ticket: new.id, request: request)
+            batch.idempotencyKeys[key] = KeyedCreate(ticket: new.id, request: request)
         }
         return .accepted(ticket: new.id, batch: lastDecidedBatch)
     }
@@ -281,7 +288,6 @@ public struct NodeStateMachine: Sendable {
             last = event.ticket
             if let t = node.center.tickets[event.ticket] {
                 batch.tickets[event.ticket] = t
-                batch.ticketNumbers[event.ticket] = Int64(event.ticket) ?? 0
                 lastTouched[event.ticket] = now
             }
         }

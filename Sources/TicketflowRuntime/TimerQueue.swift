@@ -126,17 +126,11 @@ public struct TimerQueue: Sendable {
         code >= Self.internedTicket ? names.name(UInt32(code - Self.internedTicket)) : String(code)
     }
 
-    /// A ticket id written the way the server mints numbers (no sign, no leading zero), small
-    /// enough to pack; anything else is interned so that the id comes back exactly as given.
+    /// A minted ticket id (see `TicketNumber`) small enough to pack; anything else is
+    /// interned so that the id comes back exactly as given.
     private static func number(_ id: String) -> Int64? {
-        let utf8 = id.utf8
-        guard !utf8.isEmpty, utf8.count <= 11, utf8.first != UInt8(ascii: "0") || utf8.count == 1 else { return nil }
-        var value: Int64 = 0
-        for byte in utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-        }
-        return value
+        guard let number = TicketNumber(id: id), number.value < internedTicket else { return nil }
+        return number.value
     }
 
     private static func key(_ ticketCode: Int64, _ timerIndex: UInt32) -> UInt64 {

@@ -35,7 +35,7 @@ public struct StartupError: Error, CustomStringConvertible {
 /// knows nothing of ZeroMQ: the cluster side (`TicketflowClusterHTTP`) implements this.
 public protocol ClusterMembership: Sendable {
     /// Ticket numbers this node may mint (those of its own partitions: unique cluster-wide).
-    var admitsTicketNumber: @Sendable (Int64) -> Bool { get }
+    var admitsTicketNumber: @Sendable (TicketNumber) -> Bool { get }
     /// Joins once the node is open; returns what the HTTP layer adds for the cluster.
     func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,
               logger: Logger) async throws -> ClusterParts

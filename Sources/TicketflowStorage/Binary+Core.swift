@@ -197,23 +197,17 @@ enum Blob {
         return w.data
     }
 
-    static func ticket(_ data: Data) throws -> Ticket {
-        try data.withUnsafeBytes { bytes in
-            var r = BinaryReader(bytes)
-            try checkFormat(&r)
-            let t = try r.ticket()
-            guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after a ticket") }
-            return t
-        }
-    }
+    static func ticket(_ data: Data) throws -> Ticket { try decode(data, "a ticket") { try $0.ticket() } }
+    static func event(_ data: Data) throws -> Event { try decode(data, "an event") { try $0.event() } }
 
-    static func event(_ data: Data) throws -> Event {
+    /// Reads one value of the current format that fills the whole blob.
+    private static func decode<T>(_ data: Data, _ what: String, _ read: (inout BinaryReader) throws -> T) throws -> T {
         try data.withUnsafeBytes { bytes in
             var r = BinaryReader(bytes)
             try checkFormat(&r)
-            let e = try r.event()
-            guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after an event") }
-            return e
+            let value = try read(&r)
+            guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after \(what)") }
+            return value
         }
     }
 

@@ -10,13 +10,24 @@ public enum Durability: String, Sendable, CaseIterable {
     case normal
 }
 
+/// A create made under an idempotency key: the ticket it made and a fingerprint of the
+/// request (nil for keys stored before fingerprints were kept).
+public struct KeyedCreate: Sendable, Equatable {
+    public var ticket: String
+    public var request: String?
+    public init(ticket: String, request: String?) { self.ticket = ticket; self.request = request }
+}
+
 /// Everything one group commit writes, in one transaction.
 public struct CommitBatch: Sendable {
     public var events: [Event] = []
     /// The state of each changed ticket after this batch's events: its snapshot.
     public var tickets: [String: Ticket] = [:]
-    public var ticketNumbers: [String: Int64] = [:]
-    public var idempotencyKeys: [String: String] = [:]
+    /// The numbers of the tickets this batch creates; every other ticket in `tickets` is
+    /// already stored and keeps its number.
+    public var ticketNumbers: [String: TicketNumber] = [:]
+    /// Idempotency keys of creates, with the ticket each made and its request's fingerprint.
+    public var idempotencyKeys: [String: KeyedCreate] = [:]
     /// Idempotency keys of commands on existing tickets, with the fingerprint of their request.
     public var commandKeys: [CommandKey: String] = [:]
     public var agents: [String: Agent] = [:]
@@ -75,7 +86,7 @@ public struct RecoveredState: Sendable {
     public var tickets = 0
     public var agents: [Agent] = []
     public var workflow: WorkflowActivation?
-    public var lastTicketNumber: Int64 = 0
+    public var lastTicketNumber = TicketNumber(0)
     public var events: Int64 = 0
 }
 
@@ -174,6 +185,12 @@ public final class Store: Sendable {
                                           PRIMARY KEY (ticket, key)) WITHOUT ROWID
                 """)
         }
+        // Creates remember their request's fingerprint too, so a key reused for another
+        // create is refused instead of answered with the first ticket. Keys stored before
+        // have none and replay as they always did.
+        m.registerMigration("v5-create-key-requests") { db in
+            try db.execute(sql: "ALTER TABLE idempotency ADD COLUMN request TEXT")
+        }
         return m
     }()
 
@@ -203,22 +220,36 @@ public final class Store: Sendable {
                     try addOutbox.execute(arguments: [n.id, event.ticket, n.recipient, n.template, n.body, event.at.millis, event.at.millis])
                 }
             }
-            let upsertTicket = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO ticket (id, number, status, line, queue, assignee, priority, created, updated, sla_due,
-                                               sla_breached, version, body, skills, timers)
+            // A new ticket is inserted with the number it was minted with; a stored one is
+            // updated and keeps its number, so no number is ever derived from an id.
+            let insertTicket = try db.cachedStatement(sql: """
+                INSERT INTO ticket (status, line, queue, assignee, priority, created, updated, sla_due,
+                                    sla_breached, version, body, skills, timers, id, number)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            let updateTicket = try db.cachedStatement(sql: """
+                UPDATE ticket SET status = ?, line = ?, queue = ?, assignee = ?, priority = ?, created = ?, updated = ?,
+                                  sla_due = ?, sla_breached = ?, version = ?, body = ?, skills = ?, timers = ?
+                WHERE id = ?
+                """)
             for (ticket, body) in snapshots {
-                guard let number = batch.ticketNumbers[ticket.id] else { throw StoreError.corrupt("no number for ticket \(ticket.id)") }
                 let running = ticket.slaClocks.values.filter { $0.isRunning }.compactMap(\.due).min()
                 let breached = ticket.slaClocks.values.contains { $0.isBreached && !$0.isStopped }
-                try upsertTicket.execute(arguments: [ticket.id, number, ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
-                                                     ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
-                                                     running?.millis, breached ? 1 : 0, ticket.version, body,
-                                                     RestartColumns.skills(ticket), RestartColumns.timers(ticket)])
+                var columns: StatementArguments = [ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
+                                                   ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
+                                                   running?.millis, breached ? 1 : 0, ticket.version, body,
+                                                   RestartColumns.skills(ticket), RestartColumns.timers(ticket), ticket.id]
+                if let number = batch.ticketNumbers[ticket.id] {
+                    columns += [number.value]
+                    try insertTicket.execute(arguments: columns)
+                } else {
+                    try updateTicket.execute(arguments: columns)
+                    guard db.changesCount == 1 else { throw StoreError.corrupt("ticket \(ticket.id) changed but never created") }
+                }
             }
-            for (key, ticket) in batch.idempotencyKeys {
-                try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket) VALUES (?, ?)", arguments: [key, ticket])
+            for (key, create) in batch.idempotencyKeys {
+                try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket, request) VALUES (?, ?, ?)",
+                               arguments: [key, create.ticket, create.request])
             }
             for (key, request) in batch.commandKeys {
                 try db.execute(sql: "INSERT OR IGNORE INTO command_key (ticket, key, request) VALUES (?, ?, ?)",
@@ -241,7 +272,7 @@ public final class Store: Sendable {
         try pool.read { db in
             let decoder = JSONDecoder()
             var state = RecoveredState()
-            state.lastTicketNumber = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM ticket") ?? 0
+            state.lastTicketNumber = TicketNumber(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM ticket") ?? 0)
             state.tickets = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket") ?? 0
             for row in try Row.fetchAll(db, sql: "SELECT body FROM agent ORDER BY id") {
                 let data: Data = row["body"]
@@ -305,9 +336,12 @@ public final class Store: Sendable {
         }
     }
 
-    /// The ticket that a committed create with this idempotency key made.
-    public func ticketID(forIdempotencyKey key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT ticket FROM idempotency WHERE key = ?", arguments: [key]) }
+    /// The committed create with this idempotency key: the ticket it made and its fingerprint.
+    public func create(forIdempotencyKey key: String) throws -> KeyedCreate? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT ticket, request FROM idempotency WHERE key = ?", arguments: [key])
+                .map { KeyedCreate(ticket: $0["ticket"], request: $0["request"]) }
+        }
     }
 
     /// The request fingerprint committed with this command key.

@@ -92,11 +92,17 @@ extension Compiler {
         return s
     }
 
-    mutating func compileTransitions(_ node: Syntax) -> [String: Set<String>]? {
+    /// The entries of a mapping, or nil after reporting `message` where the node is not one.
+    mutating func entries(_ node: Syntax, _ message: String) -> [Syntax.Entry]? {
         guard case .map(let items, _) = node else {
-            error(node.position, "transitions must be a mapping of status → list of next statuses", rule: "type")
+            error(node.position, message, rule: "type")
             return nil
         }
+        return items
+    }
+
+    mutating func compileTransitions(_ node: Syntax) -> [String: Set<String>]? {
+        guard let items = entries(node, "transitions must be a mapping of status → list of next statuses") else { return nil }
         var result: [String: Set<String>] = [:]
         for item in items {
             let sources = item.key == "*" ? statuses : [item.key]
@@ -155,10 +161,7 @@ extension Compiler {
     static let weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
     mutating func compileCalendars(_ node: Syntax) -> [String: BusinessCalendar] {
-        guard case .map(let items, _) = node else {
-            error(node.position, "calendars must be a mapping of name → calendar", rule: "type")
-            return [:]
-        }
+        guard let items = entries(node, "calendars must be a mapping of name → calendar") else { return [:] }
         var result: [String: BusinessCalendar] = [:]
         for item in items {
             if item.key == BusinessCalendar.alwaysOpen.name || result[item.key] != nil {
@@ -252,10 +255,7 @@ extension Compiler {
     }
 
     mutating func compileTemplates(_ node: Syntax) -> [String: Template] {
-        guard case .map(let items, _) = node else {
-            error(node.position, "templates must be a mapping of name → text", rule: "type")
-            return [:]
-        }
+        guard let items = entries(node, "templates must be a mapping of name → text") else { return [:] }
         var result: [String: Template] = [:]
         for item in items {
             if result[item.key] != nil { error(item.keyPosition, "duplicate template name '\(item.key)'", rule: "duplicate-name") }

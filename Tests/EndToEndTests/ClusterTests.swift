@@ -72,6 +72,7 @@ import TicketflowTesting
         // Creates through every node, with and without an Idempotency-Key.
         var created: [String: String] = [:]   // id → subject
         var keyed: [String: String] = [:]     // key → id
+        var keyedNumber: [String: Int] = [:]  // key → n of the request that used it
         for n in 1...30 {
             let via = names[n % 3]
             let key = n.isMultiple(of: 2) ? "cluster-key-\(n)" : nil
@@ -79,7 +80,7 @@ import TicketflowTesting
             try #require(reply.status == 201, "create via \(via): \(reply.text)")
             let id = try #require(reply.json?["id"] as? String)
             created[id] = "Cluster ticket \(n)"
-            if let key { keyed[key] = id }
+            if let key { keyed[key] = id; keyedNumber[key] = n }
         }
         #expect(created.count == 30, "ticket ids are unique cluster-wide")
         let owners = Dictionary(grouping: created.keys) { map.owner(of: map.partition(forKey: $0)) }
@@ -142,7 +143,7 @@ import TicketflowTesting
         // A retried create with a key seen before returns the same ticket, whichever node takes it.
         for (key, id) in keyed.prefix(5) {
             for via in names {
-                let retry = try await clients[via]!.post("/api/v1/tickets", newTicket(0), headers: ["Idempotency-Key": key])
+                let retry = try await clients[via]!.post("/api/v1/tickets", newTicket(keyedNumber[key]!), headers: ["Idempotency-Key": key])
                 #expect(retry.json?["id"] as? String == id, "retry of \(key) via \(via)")
                 #expect(retry.status == 200 && retry.headers["idempotent-replayed"] == "true", "retry of \(key) via \(via): \(retry.status)")
             }

@@ -52,10 +52,14 @@ import TicketflowTesting
         for (key, id) in acknowledged.sorted(by: { $0.key < $1.key }) {
             let reply = try await client.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200, "ticket \(id) lost")
-            // Retrying the create with the same key returns the same ticket, never a new one.
-            let retry = try await client.post("/api/v1/tickets", newTicket(0), headers: ["Idempotency-Key": key])
+            // Retrying the create with the same key returns the same ticket, never a new one;
+            // another create under that key is refused.
+            let n = Int(key.dropFirst("key-".count))!
+            let retry = try await client.post("/api/v1/tickets", newTicket(n), headers: ["Idempotency-Key": key])
             #expect(retry.status == 200)
             #expect(retry.json?["id"] as? String == id)
+            let reused = try await client.post("/api/v1/tickets", newTicket(n + 100), headers: ["Idempotency-Key": key])
+            #expect(reused.status == 422)
         }
         let first = try #require(try await client.get("/api/v1/tickets/\(acknowledged["key-1"]!)").json)
         #expect((first["comments"] as? [[String: Any]])?.first?["body"] as? String == "private note")

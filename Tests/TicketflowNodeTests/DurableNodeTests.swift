@@ -71,6 +71,8 @@ import TicketflowStorage
         // The idempotency key survived the restart too.
         let (replay, wasReplay) = try await second.create(draft(), idempotencyKey: "k1")
         #expect(wasReplay && replay.id == "1")
+        // … and refuses another request under it, from storage as from memory.
+        await #expect(throws: NodeError.self) { _ = try await second.create(draft(), idempotencyKey: "k1", request: "other") }
         let (t3, _) = try await second.create(draft(), idempotencyKey: nil)
         #expect(t3.id == "3")
         // A third start fires nothing again.

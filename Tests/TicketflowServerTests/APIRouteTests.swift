@@ -20,10 +20,16 @@ import TicketflowCore
             // Keys come in declared order, on every run.
             #expect(created.text.hasPrefix(#"{"id":"\#(ticket.id)","subject":"Printer down","description":"","status":"new","priority":"high""#))
 
-            let retried = try await api.send(.post, "/api/v1/tickets", raw: #"{"subject":"Printer down","requester":{"email":"ann@example.com"}}"#,
+            // The same request again (keys in another order) is answered with the first ticket …
+            let retried = try await api.send(.post, "/api/v1/tickets", raw: #"{"priority":"high","subject":"Printer down","channel":"phone","requester":{"organization":"acme","name":"Ann","email":"ann@example.com"},"tags":["printer"],"fields":{"floor":"3"},"type":"incident","skills":["hw"]}"#,
                                              headers: [.idempotencyKey: "form-1"])
             #expect(retried.status == .ok && retried.headers[.idempotentReplayed] == "true")
             #expect(try retried.decode(TicketView.self).id == ticket.id)
+            // … another request under the same key is refused and creates nothing.
+            let reused = try await api.send(.post, "/api/v1/tickets", raw: #"{"subject":"Printer down","requester":{"email":"ann@example.com"}}"#,
+                                            headers: [.idempotencyKey: "form-1"])
+            #expect(reused.status == .unprocessableContent && reused.errorCode == "idempotency_key_reused")
+            #expect(try await api.send(.get, "/api/v1/tickets").decode(TicketPage.self).tickets.map(\.id) == [ticket.id])
 
             let read = try await api.send(.get, "/api/v1/tickets/\(ticket.id)")
             #expect(try read.status == .ok && (read.decode(TicketView.self)) == ticket)

@@ -21,8 +21,8 @@ import Testing
         let store = try Store(path: path)
         let tables = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
         #expect(!tables.contains("timer") && tables.contains("ticket") && tables.contains("event") && tables.contains("command_key"))
-        #expect(try store.ticketID(forIdempotencyKey: "k") == "1")
-        #expect(try store.ticketID(forIdempotencyKey: "other") == nil)
+        #expect(try store.create(forIdempotencyKey: "k") == KeyedCreate(ticket: "1", request: nil))
+        #expect(try store.create(forIdempotencyKey: "other") == nil)
         // Opening it again runs nothing twice.
         _ = try Store(path: path)
     }

@@ -38,7 +38,7 @@ public struct APIError: Error, Sendable {
                             details: diagnostics.map(\.description))
         case NodeError.idempotencyKeyReused(let ticket, let key):
             return APIError(.unprocessableContent, "idempotency_key_reused",
-                            "Idempotency-Key '\(key)' was used for another request on ticket \(ticket); a key names one request")
+                            "Idempotency-Key '\(key)' was already used for another request (ticket \(ticket)); a key names one request")
         case NodeError.unavailable(let why):
             var e = APIError(.serviceUnavailable, "unavailable", why)
             e.retryAfter = 5

@@ -8,7 +8,8 @@ import TicketflowStorage
 extension Routes {
     func createTicket(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(NewTicketRequest.self, request, limit: maxBody)
-        let (ticket, replayed) = try await node.create(body.draft, idempotencyKey: try idempotencyKey(request))
+        let (ticket, replayed) = try await node.create(body.draft, idempotencyKey: try idempotencyKey(request),
+                                                       request: Self.fingerprint(request, body: body))
         var response = await ticketResponse(ticket, status: replayed ? .ok : .created)
         response.headers[.location] = "/api/v1/tickets/\(ticket.id)"
         if replayed { response.headers[Self.replayedHeader] = "true" }
