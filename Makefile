@@ -20,8 +20,11 @@ build: deps
 	$(SWIFT) build -c release --product ticketflow
 
 ## run: a single node with the default workflow, its SQLite file under ./data, on http://127.0.0.1:8080.
+## The first admin's token is $$TICKETFLOW_ADMIN_TOKEN, or a development default (docs/security.md).
 run: build
-	$(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
+	@token=$${TICKETFLOW_ADMIN_TOKEN:-dev-admin-token-change-me}; \
+	echo "sign in with the admin token: curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/api/v1/tickets"; \
+	TICKETFLOW_ADMIN_TOKEN=$$token $(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
 
 ## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable).
 test: deps

@@ -13,6 +13,8 @@ enum Dep {
     static let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
     static let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
     static let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
+    static let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+    static let auth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
     static func nio(_ module: String) -> Target.Dependency { .product(name: module, package: "swift-nio") }
 }
 
@@ -39,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .target(name: "TicketflowCore"),
@@ -59,6 +63,7 @@ let package = Package(
         .target(name: "TicketflowServer", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
             "TicketflowNode", "TicketflowAPI", Dep.httpClient, Dep.hummingbird, Dep.httpTypes, Dep.lifecycle,
+            Dep.crypto, Dep.auth,
             Dep.log, .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-8}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 export TICKETFLOW_BIN=.build/release/ticketflow
+# Every node's first admin; curl, wrk and its script send it.
+export TICKETFLOW_ADMIN_TOKEN=bench-admin-token-0123456789 TICKETFLOW_TOKEN=bench-admin-token-0123456789
+auth="Authorization: Bearer $TICKETFLOW_TOKEN"
 dir=$(mktemp -d /tmp/tf-bench-cluster.XXXXXX)
 base=$((23000 + RANDOM % 2000))
 cat > "$dir/cluster.yaml" <<YAML
@@ -23,15 +26,15 @@ n1="http://127.0.0.1:$((base + 1))"
 sleep 2   # first heartbeats
 local_id="" remote_id=""
 for i in $(seq 1 40); do
-  id=$(curl -fs -X POST "$n1/api/v1/tickets" -H 'content-type: application/json' \
+  id=$(curl -fs -X POST "$n1/api/v1/tickets" -H "$auth" -H 'content-type: application/json' \
        -d '{"subject":"bench '"$i"'","requester":{"name":"B","email":"b@example.com"}}' | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*')
-  owner=$(curl -fs -D - -o /dev/null "$n1/api/v1/tickets/$id" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-ticketflow-node" {print $2}')
+  owner=$(curl -fs -D - -o /dev/null -H "$auth" "$n1/api/v1/tickets/$id" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-ticketflow-node" {print $2}')
   if [ -z "$owner" ]; then local_id=$id; else remote_id=$id; fi
   [ -n "$local_id" ] && [ -n "$remote_id" ] && break
 done
 rate() { wrk -t2 -c64 -d"${seconds}s" --latency "$@" | tee /dev/stderr | awk '/Requests\/sec/ {print $2}'; }
-local_rate=$(rate "$n1/api/v1/tickets/$local_id")
-remote_rate=$(rate "$n1/api/v1/tickets/$remote_id")
+local_rate=$(rate -H "$auth" "$n1/api/v1/tickets/$local_id")
+remote_rate=$(rate -H "$auth" "$n1/api/v1/tickets/$remote_id")
 ratio=$(awk -v a="$remote_rate" -v b="$local_rate" 'BEGIN { printf "%.0f %%", a / b * 100 }')
 echo "| HTTP ticket reads/s, owner is the node asked (wrk -t2 -c64, 2-node cluster) | $local_rate | | | |"
 echo "| HTTP ticket reads/s forwarded to the owner over ZeroMQ (wrk -t2 -c64, 2-node cluster) | $remote_rate | local reads above: $local_rate/s | $ratio | raw libzmq rate: the zmq rows of this run |"

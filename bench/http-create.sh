@@ -8,6 +8,8 @@ durability=${2:-full}
 bin=.build/release/ticketflow
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 dir=$(mktemp -d /tmp/tf-bench-http.XXXXXX)
+# The node's first admin; wrk's script sends it (bench/create-ticket.lua).
+export TICKETFLOW_ADMIN_TOKEN=bench-admin-token-0123456789 TICKETFLOW_TOKEN=bench-admin-token-0123456789
 log=$dir/serve.log
 "$bin" serve --data "$dir/data" --port 0 --log-level warning --durability "$durability" > "$log" 2>&1 &
 pid=$!

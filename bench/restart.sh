@@ -9,7 +9,7 @@ dir=$(mktemp -d /tmp/tf-bench-restart.XXXXXX)
 trap 'pkill -9 -f "ticketflow serve --data $dir" 2>/dev/null || true; rm -rf "$dir"' EXIT
 start_node() {
   : > "$dir/serve.log"
-  "$bin" serve --data "$dir/data" --port 0 --log-level info --durability normal > "$dir/serve.log" 2>&1 &
+  "$bin" serve --data "$dir/data" --port 0 --log-level info --durability normal --metrics-open > "$dir/serve.log" 2>&1 &
   for _ in $(seq 1 3000); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.01; done
   grep -o 'http://127.0.0.1:[0-9]*' "$dir/serve.log" | head -1
 }

@@ -6,8 +6,13 @@
 #   cluster/start-local.sh [CLUSTER_FILE] [NODE ...]
 #
 # TICKETFLOW_BIN picks the executable (default .build/release/ticketflow, built if missing;
-# see cluster/members.sh).
+# see cluster/members.sh). TICKETFLOW_ADMIN_TOKEN must be set: it is the first admin's token
+# on every node (docs/security.md); the nodes' logs are files, where no token may be printed.
 set -euo pipefail
+if [ -z "${TICKETFLOW_ADMIN_TOKEN:-}" ]; then
+  echo "start-local.sh: set TICKETFLOW_ADMIN_TOKEN (16 to 200 characters): the first admin's token on every node" >&2
+  exit 1
+fi
 # Close descriptors inherited from the caller (a test runner's pipes, say) so the nodes,
 # which outlive this script, do not hold them open. 255 is bash's own handle on this script.
 for fd in /proc/$$/fd/*; do

@@ -140,7 +140,7 @@ public final class ClusterGateway: Sendable {
             method: request.method.rawValue, target: request.uri.description,
             headers: ForwardedRequest.carriedHeaders.compactMap { name in
                 request.headers[HTTPField.Name(name)!].map { .init(name: name, value: $0) }
-            },
+            } + (context.identity.map { [.init(name: "x-ticketflow-identity", value: AuthenticationMiddleware.encode($0))] } ?? []),
             body: body)
         forwarded.add(1, ordering: .relaxed)
         let answer: ForwardedResponse

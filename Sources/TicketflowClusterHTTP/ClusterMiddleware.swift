@@ -93,6 +93,10 @@ struct ClusterMiddleware: RouterMiddleware {
         switch view {
         case .tickets:
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 50
+            if case .ownTickets = context.reach {
+                // A requester's own tickets, in the requester view; which nodes are down is not theirs to know.
+                return JSONResponse.make(ClusterViews.requesterTickets(try decoded(RequesterTicketPage.self), limit: limit))
+            }
             return JSONResponse.make(ClusterViews.tickets(try decoded(TicketPage.self), limit: limit, missing: missing))
         case .queues:
             return JSONResponse.make(ClusterViews.queues(try decoded(QueueList.self), missing: missing))

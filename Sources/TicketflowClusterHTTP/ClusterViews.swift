@@ -9,10 +9,22 @@ enum ClusterViews {
     /// unique cluster-wide and every node pages by "number after", so merging the nodes'
     /// first pages gives exactly the cluster's first page.
     static func tickets(_ answers: [TicketPage], limit: Int, missing: [String]) -> TicketPage {
-        let all = answers.flatMap(\.tickets).sorted { TicketNumber.listsFirst($0.id, before: $1.id) }
+        let (page, next) = firstPage(answers.map { ($0.tickets, $0.nextAfter) }, id: \.id, limit: limit)
+        return TicketPage(tickets: page, nextAfter: next, unavailableNodes: missing)
+    }
+
+    /// A requester's page of their own tickets, merged the same way.
+    static func requesterTickets(_ answers: [RequesterTicketPage], limit: Int) -> RequesterTicketPage {
+        let (page, next) = firstPage(answers.map { ($0.tickets, $0.nextAfter) }, id: \.id, limit: limit)
+        return RequesterTicketPage(tickets: page, nextAfter: next)
+    }
+
+    /// The first `limit` items of the nodes' first pages by ticket number, and the next page's `after`.
+    private static func firstPage<T>(_ pages: [(items: [T], next: Int64?)], id: (T) -> String, limit: Int) -> ([T], Int64?) {
+        let all = pages.flatMap(\.items).sorted { TicketNumber.listsFirst(id($0), before: id($1)) }
         let page = Array(all.prefix(limit))
-        let more = answers.contains { $0.nextAfter != nil } || all.count > limit
-        return TicketPage(tickets: page, nextAfter: more ? page.last.flatMap { TicketNumber(id: $0.id)?.value } : nil, unavailableNodes: missing)
+        let more = pages.contains { $0.next != nil } || all.count > limit
+        return (page, more ? page.last.flatMap { TicketNumber(id: id($0))?.value } : nil)
     }
 
     /// Queue summaries: waiting counts add up, the longest wait is the longest anywhere.

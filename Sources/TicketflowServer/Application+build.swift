@@ -22,6 +22,11 @@ public struct ServerConfiguration: Sendable {
     public var cluster: (any ClusterMembership)?
     /// Where time comes from: the system clock; tests may hand in a `VirtualClock`.
     public var clock: any TicketflowRuntime.Clock = SystemClock()
+    /// The first admin's API token on a fresh data directory (`TICKETFLOW_ADMIN_TOKEN`); nil:
+    /// a random one is generated and printed once to the terminal.
+    public var adminToken: String?
+    /// Whether `/metrics` answers without a token (for a scraper on a trusted network).
+    public var metricsOpen = false
     public init() {}
 }
 
@@ -77,6 +82,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     // Kept as the record of what was activated; only workflows put over the API are reloaded from it.
     let source = try String(contentsOfFile: config.workflowPath, encoding: .utf8)
     try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+    let lock = try DataDirectoryLock(directory: config.dataDirectory)
     let started = ContinuousClock.now
     let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
     let metrics = NodeMetrics()
@@ -85,6 +91,22 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
                                logger: logger, observer: metrics, admitsTicketNumber: config.cluster?.admitsTicketNumber,
                                agentsAreRemote: config.cluster != nil)
+    let access = AccessControl(store: store, clock: clock)
+    if config.adminToken == nil, try store.accountCount() == 0, isatty(STDOUT_FILENO) == 0 {
+        throw StartupError(description: """
+            this is a fresh data directory and standard output is not a terminal, so the first admin's \
+            token cannot be shown (it is never written to a log): set TICKETFLOW_ADMIN_TOKEN to the token you want
+            """)
+    }
+    if let generated = try access.bootstrap(adminToken: config.adminToken) {
+        // To the terminal only, once: never to a log file.
+        FileHandle.standardOutput.write(Data("""
+            first start: created the admin account. Its API token (shown once, keep it):
+              \(generated)
+            use it as:  curl -H 'Authorization: Bearer \(generated)' http://\(config.host):\(config.port)/api/v1/tickets
+
+            """.utf8))
+    }
     let overdue = try await node.start()
     let elapsed = ContinuousClock.now - started
     let label = await node.workflow.label, active = await node.activeTickets
@@ -95,10 +117,12 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let cluster = try await config.cluster?.join(node: node, routes: table, maxBody: config.maxBodyBytes,
                                                  metrics: { await metrics.render(node: node) }, logger: logger)
     let api = Routes(node: node, agents: cluster?.agents ?? LocalAgents(node: node), checkAgent: cluster?.checkAgent,
-                     maxBody: config.maxBodyBytes)
+                     maxBody: config.maxBodyBytes, access: access)
 
     let router = Router(context: NodeRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(routes: table))
+    router.add(middleware: AuthenticationMiddleware(access: access))
+    router.add(middleware: AuthorizationMiddleware(routes: table, metricsOpen: config.metricsOpen))
     if let cluster {
         cluster.middleware(router)
         cluster.routes(router)
@@ -110,6 +134,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         }
     }
     api.register(on: router)
+    UserRoutes(access: access, node: node, maxBody: config.maxBodyBytes).register(on: router)
     router.get("healthz") { _, _ -> Response in
         let healthy = await node.isHealthy
         return JSONResponse.make(Health(status: healthy ? .ok : .failed, workflow: await node.workflow.label),
@@ -135,7 +160,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         },
         logger: logger
     )
-    app.addServices(TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
+    app.addServices(lock, TimerService(node: node), OutboxDelivery(node: node, clock: clock, logger: logger))
     for service in cluster?.services ?? [] { app.addServices(service) }
     return (app, node)
 }

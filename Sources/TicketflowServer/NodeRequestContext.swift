@@ -1,17 +1,23 @@
 import Hummingbird
 import Logging
 import NIOCore
+import TicketflowCore
 
 /// What every request carries through the router: the core's storage (logger, path
 /// parameters) and where it came from. A request forwarded by a peer node has no channel of
 /// its own here, so the context is made from a logger alone — no testing channel stands in.
-/// (The caller's identity will live here too, put by the authentication middleware.)
+/// The caller's identity is put here by `AuthenticationMiddleware`, and what the policy lets
+/// the request reach by the route's wrapper (`Routes.handler`).
 public struct NodeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's address, when the request came in over a connection to this node.
     public let remoteAddress: SocketAddress?
     /// The peer node that forwarded the request, if one did.
     public let forwardedBy: String?
+    /// Who asks; nil: nobody was identified (only open routes answer then).
+    public var identity: Identity?
+    /// What the authorization policy lets this request reach (set before the handler runs).
+    public var reach: AccessPolicy.Reach = .everything
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

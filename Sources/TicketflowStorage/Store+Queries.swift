@@ -4,6 +4,8 @@ import TicketflowCore
 
 /// A filter for listing tickets; every field is optional.
 public struct TicketFilter: Sendable {
+    /// Only the tickets of this requester (e-mail address, any case).
+    public var requesterEmail: String?
     public var status: String?
     public var line: Int?
     public var queue: String?
@@ -41,6 +43,7 @@ extension Store {
     public func tickets(matching f: TicketFilter, now: Instant) throws -> [(number: Int64, ticket: Ticket)] {
         var clauses = ["number > ?"]
         var args: [(any DatabaseValueConvertible)?] = [f.after]
+        if let v = f.requesterEmail { clauses.append("requester = ?"); args.append(v.lowercased()) }
         if let v = f.status { clauses.append("status = ?"); args.append(v) }
         if let v = f.line { clauses.append("line = ?"); args.append(String(v)) }
         if let v = f.queue { clauses.append("queue = ?"); args.append(v) }

@@ -191,6 +191,7 @@ public final class Store: Sendable {
         m.registerMigration("v5-create-key-requests") { db in
             try db.execute(sql: "ALTER TABLE idempotency ADD COLUMN request TEXT")
         }
+        registerAccountMigrations(&m)
         return m
     }()
 
@@ -224,12 +225,12 @@ public final class Store: Sendable {
             // updated and keeps its number, so no number is ever derived from an id.
             let insertTicket = try db.cachedStatement(sql: """
                 INSERT INTO ticket (status, line, queue, assignee, priority, created, updated, sla_due,
-                                    sla_breached, version, body, skills, timers, id, number)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    sla_breached, version, body, skills, timers, requester, id, number)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let updateTicket = try db.cachedStatement(sql: """
                 UPDATE ticket SET status = ?, line = ?, queue = ?, assignee = ?, priority = ?, created = ?, updated = ?,
-                                  sla_due = ?, sla_breached = ?, version = ?, body = ?, skills = ?, timers = ?
+                                  sla_due = ?, sla_breached = ?, version = ?, body = ?, skills = ?, timers = ?, requester = ?
                 WHERE id = ?
                 """)
             for (ticket, body) in snapshots {
@@ -238,7 +239,8 @@ public final class Store: Sendable {
                 var columns: StatementArguments = [ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
                                                    ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
                                                    running?.millis, breached ? 1 : 0, ticket.version, body,
-                                                   RestartColumns.skills(ticket), RestartColumns.timers(ticket), ticket.id]
+                                                   RestartColumns.skills(ticket), RestartColumns.timers(ticket),
+                                                   ticket.requester.email.lowercased(), ticket.id]
                 if let number = batch.ticketNumbers[ticket.id] {
                     columns += [number.value]
                     try insertTicket.execute(arguments: columns)

@@ -31,11 +31,14 @@ public actor LoadClient {
     private var open: [Int]
     private var waiters: [[CheckedContinuation<Channel, any Error>]]
     private var closed = false
+    private let authorization: String?
 
     /// - Parameters:
     ///   - urls: base URLs such as `http://127.0.0.1:8080`.
     ///   - connections: connections per target.
-    public init(urls: [String], connections: Int) throws {
+    ///   - token: sent as `Authorization: Bearer …` on every request.
+    public init(urls: [String], connections: Int, token: String? = nil) throws {
+        self.authorization = token.map { "Bearer \($0)" }
         var targets: [Target] = []
         for url in urls {
             guard let u = URL(string: url), u.scheme == "http", let host = u.host else {
@@ -63,6 +66,7 @@ public actor LoadClient {
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         var headers = HTTPHeaders([("Host", "\(targets[index].host):\(targets[index].port)"), ("Connection", "keep-alive")])
         if json != nil { headers.add(name: "Content-Type", value: "application/json") }
+        if let authorization { headers.add(name: "Authorization", value: authorization) }
         headers.add(name: "Content-Length", value: String(json?.count ?? 0))
         let request = OutgoingRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers),
                                       body: json.map { ByteBuffer(bytes: $0) }, promise: promise)

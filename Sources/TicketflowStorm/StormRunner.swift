@@ -19,6 +19,8 @@ public struct StormRunner: Sendable {
         /// Creates allowed in flight at once; beyond it an arrival is counted as an overload error.
         public var maxInFlight = 2048
         public var maxTickets = 10_000_000
+        /// Sent as `Authorization: Bearer …` on every request.
+        public var token: String?
         public init(targets: [String], rate: Double, duration: TimeSpan, profile: StormProfile) {
             self.targets = targets; self.rate = rate; self.duration = duration; self.profile = profile
         }
@@ -29,7 +31,7 @@ public struct StormRunner: Sendable {
 
     /// Runs the storm; `progress` gets one line a second.
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> StormReport {
-        let client = try LoadClient(urls: options.targets, connections: options.connections)
+        let client = try LoadClient(urls: options.targets, connections: options.connections, token: options.token)
         let recorder = StormRecorder()
         let profile = options.profile
         let pattern = profile.arrivals?.pattern ?? .constant

@@ -19,14 +19,17 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts `ticketflow serve --port 0 …` and waits (at most `timeout`) for its "listening" line.
-    public init(data: String, workflow: String, extra: [String] = [], timeout: TimeInterval = 60) throws {
+    /// `environment` changes the test environment (`TestSupport.testEnvironment`): a nil value removes a variable.
+    public init(data: String, workflow: String, extra: [String] = [], environment: [String: String?] = [:], timeout: TimeInterval = 60) throws {
         guard FileManager.default.isExecutableFile(atPath: TestSupport.executable) else {
             throw TestSupport.Failure.missingExecutable(TestSupport.executable)
         }
         process.executableURL = URL(fileURLWithPath: TestSupport.executable)
         process.arguments = ["serve", "--data", data, "--workflow", workflow, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + extra
         process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.packageRoot)
-        process.environment = TestSupport.testEnvironment
+        var env = TestSupport.testEnvironment
+        for (name, value) in environment { env[name] = value }
+        process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -79,7 +82,9 @@ public final class ServerProcess: @unchecked Sendable {
 /// tests probe the wire form a client sees, field by field.
 public struct HTTPClient: Sendable {
     public let baseURL: String
-    public init(_ baseURL: String) { self.baseURL = baseURL }
+    /// Sent as `Authorization: Bearer …` unless a request brings its own; nil: none.
+    public var token: String?
+    public init(_ baseURL: String, token: String? = TestSupport.adminToken) { self.baseURL = baseURL; self.token = token }
 
     public struct Reply: Sendable {
         public var status: Int
@@ -100,6 +105,7 @@ public struct HTTPClient: Sendable {
         } else if let raw {
             request.body = .bytes(raw)
         }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (k, v) in headers { request.headers.replaceOrAdd(name: k, value: v) }
         let response = try await AsyncHTTPClient.HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 64 << 20)
@@ -120,8 +126,15 @@ extension TestSupport {
     public static var testEnvironment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["TICKETFLOW_EXIT_WITH_PID"] = String(ProcessInfo.processInfo.processIdentifier)
+        // The first admin of every node a test starts, and the token of every command that
+        // talks to one (storm, cluster members).
+        environment["TICKETFLOW_ADMIN_TOKEN"] = adminToken
+        environment["TICKETFLOW_TOKEN"] = adminToken
         return environment
     }
+
+    /// The first admin's token of the nodes tests start.
+    public static let adminToken = "e2e-admin-token-0123456789"
 
     /// A fresh temporary directory; the caller removes it.
     public static func temporaryDirectory(_ prefix: String) throws -> String {

@@ -23,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     var cluster: String?
     @Option(help: "This node's name in the cluster file.") var node: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical") var logLevel = "info"
+    @Flag(name: .customLong("metrics-open"), help: "Serve /metrics without a token (for a scraper on a trusted network).")
+    var metricsOpen = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -39,6 +41,16 @@ struct Serve: AsyncParsableCommand {
         config.dataDirectory = data
         config.workflowPath = workflow
         config.durability = durability
+        config.metricsOpen = metricsOpen
+        // The first admin's token on a fresh data directory; read from the environment so it
+        // never shows in `ps` or shell history.
+        if let token = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_TOKEN"] {
+            guard (16...200).contains(token.count), token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                FileHandle.standardError.write(Data("ticketflow: TICKETFLOW_ADMIN_TOKEN must be 16 to 200 visible ASCII characters\n".utf8))
+                throw ExitCode(1)
+            }
+            config.adminToken = token
+        }
         if let cluster, let node {
             let file: ClusterConfig
             do { file = try ClusterConfig.load(path: cluster) } catch {

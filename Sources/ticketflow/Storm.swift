@@ -17,6 +17,8 @@ struct Storm: AsyncParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Print the report as JSON.") var json = false
     @Option(help: "Also write a self-contained HTML report with plots.") var html: String?
+    @Option(help: "API token (a service account with tickets:read, tickets:write and agents:write); default: $TICKETFLOW_TOKEN.")
+    var token: String?
 
     func validate() throws {
         guard let span = TimeSpan(parsing: duration), span.millis >= 1000, span.millis <= 86_400_000 else {
@@ -48,6 +50,11 @@ struct Storm: AsyncParsableCommand {
         options.seed = seed
         options.connections = connections
         options.maxTickets = maxTickets
+        options.token = token ?? ProcessInfo.processInfo.environment["TICKETFLOW_TOKEN"]
+        if options.token == nil {
+            FileHandle.standardError.write(Data("ticketflow storm: no token: give --token or set TICKETFLOW_TOKEN (a service account with tickets:read, tickets:write and agents:write)\n".utf8))
+            throw ExitCode(1)
+        }
         let report: StormReport
         do {
             report = try await StormRunner(options: options).run { line in

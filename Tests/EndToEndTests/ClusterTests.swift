@@ -167,6 +167,27 @@ import TicketflowTesting
         let members = status.json?["members"] as? [[String: Any]] ?? []
         #expect(members.count == 3 && members.allSatisfy { ($0["load"] as? [String: Any])?["active_tickets"] as? Int ?? 0 > 0 })
         #expect((status.json?["partition_map"] as? [String])?.count == 16)
+
+        // A requester known to n1 works through n1 on tickets every node owns: the owner
+        // applies the policy to the identity n1 forwards, so others' tickets stay hidden.
+        let made = try await clients["n1"]!.post("/api/v1/users", ["name": "Ruth", "email": "ruth@example.com", "role": "requester"])
+        try #require(made.status == 201, "\(made.text)")
+        let ruth = HTTPClient(clients["n1"]!.baseURL, token: try #require(made.json?["token"] as? String))
+        var hers: [String] = []
+        for n in 0..<12 {
+            let reply = try await ruth.post("/api/v1/tickets", ["subject": "Ruth \(n)", "requester": ["email": "someone@else"]])
+            try #require(reply.status == 201, "\(reply.text)")
+            hers.append(try #require(reply.json?["id"] as? String))
+        }
+        #expect(Set(hers.map { map.owner(of: map.partition(forKey: $0)) }).count > 1, "her tickets live on several nodes")
+        for id in hers {
+            let read = try await ruth.get("/api/v1/tickets/\(id)")
+            #expect(read.status == 200 && read.json?["sla"] == nil && read.json?["assigned_to"] != nil, "\(id): \(read.text)")
+        }
+        for id in created.keys.sorted().prefix(6) { #expect(try await ruth.get("/api/v1/tickets/\(id)").status == 404) }
+        let ruthsPage = try await ruth.get("/api/v1/tickets?limit=500")
+        #expect(Set((ruthsPage.json?["tickets"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []) == Set(hers))
+        #expect(try await HTTPClient(clients["n2"]!.baseURL, token: nil).get("/api/v1/tickets").status == 401)
     }
 
     /// Waits (at most 20 s) until `check` holds, re-reading with `read` every 100 ms.
@@ -313,9 +334,11 @@ import TicketflowTesting
             #expect(reply.status == status && (reply.json?["error"] as? [String: Any])?["code"] as? String == code, "\(reply.status) \(reply.text.prefix(300))")
         }
         #expect((try await n1.get("/api/v1/tickets/\(remote)").json?["comments"] as? [Any])?.isEmpty == true)
-        for (method, path) in [("GET", "/api/v1/nothing"), ("DELETE", "/api/v1/tickets/\(remote)")] {
+        // A path no route has is 404; a method a path does not answer is 405, as on one node.
+        for (method, path, status, code) in [("GET", "/api/v1/nothing", 404, "unknown_route"),
+                                             ("DELETE", "/api/v1/tickets/\(remote)", 405, "method_not_allowed")] {
             let reply = try await n1.request(method, path)
-            #expect(reply.status == 404 && (reply.json?["error"] as? [String: Any])?["code"] as? String == "unknown_route", "\(method) \(path): \(reply.status) \(reply.text)")
+            #expect(reply.status == status && (reply.json?["error"] as? [String: Any])?["code"] as? String == code, "\(method) \(path): \(reply.status) \(reply.text)")
         }
     }
 

@@ -88,6 +88,13 @@ struct OpenAPIDocument {
     func problems(_ value: JSONValue, _ schema: JSONValue, at path: String = "$") -> [String] {
         guard let schema = resolve(schema) else { return ["\(path): unresolvable schema"] }
         var out: [String] = []
+        if case .array(let choices)? = schema["oneOf"] {
+            let fitting = choices.filter { problems(value, $0, at: path).isEmpty }.count
+            if fitting != 1 { out.append("\(path): fits \(fitting) of the oneOf schemas, not exactly one") }
+        }
+        if case .array(let choices)? = schema["anyOf"], !choices.contains(where: { problems(value, $0, at: path).isEmpty }) {
+            out.append("\(path): fits none of the anyOf schemas")
+        }
         if case .array(let allowed)? = schema["enum"], !allowed.contains(value) { out.append("\(path): \(value) is not one of \(allowed)") }
         if let type = schema["type"] {
             let types: [String]

@@ -1,4 +1,5 @@
 import HTTPTypes
+import TicketflowCore
 
 /// Where a route's work is done in a cluster; a node running alone does everything itself.
 public enum Placement: Sendable, Equatable {
@@ -18,16 +19,18 @@ public enum Placement: Sendable, Equatable {
     public enum View: Sendable, Equatable { case tickets, queues, queue }
 }
 
-/// A route: method, path pattern (`:name` segments match one segment) and placement. The
-/// router registers routes from these, and the cluster sends requests by the same entries,
-/// so the table is written once.
+/// A route: method, path pattern (`:name` segments match one segment), placement and the
+/// operation the authorization policy decides on. The router registers routes from these,
+/// the cluster sends requests by the same entries and `AuthorizationMiddleware` refuses any
+/// request that none of them matches, so the table is written once and nothing bypasses it.
 public struct RouteShape: Sendable, Equatable {
     public let method: HTTPRequest.Method
     public let path: String
     public let placement: Placement
+    public let operation: AccessOperation
 
-    public init(_ method: HTTPRequest.Method, _ path: String, _ placement: Placement) {
-        self.method = method; self.path = path; self.placement = placement
+    public init(_ method: HTTPRequest.Method, _ path: String, _ placement: Placement, _ operation: AccessOperation) {
+        self.method = method; self.path = path; self.placement = placement; self.operation = operation
     }
 
     /// The path's parameters when `requestPath` matches the pattern, nil otherwise.

@@ -33,12 +33,14 @@ extension Routes {
     func setPresence(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(PresenceRequest.self, request, limit: maxBody)
         let id = try parameter(context)
+        try checkSelf(context, id)
         let agent = try await agents.setPresence(id, body.presence)
         return JSONResponse.make(AgentView(agent, load: await agents.load(of: id)))
     }
 
     func agentTickets(_ request: Request, _ context: Context) async throws -> Response {
         let id = try parameter(context)
+        try checkSelf(context, id)
         guard await agents.agent(id) != nil else { throw APIError(.notFound, "unknown_agent", "no agent with id '\(id)'") }
         return JSONResponse.make(try await agents.openTickets(of: id))
     }

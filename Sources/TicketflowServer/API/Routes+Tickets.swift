@@ -8,9 +8,15 @@ import TicketflowStorage
 extension Routes {
     func createTicket(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(NewTicketRequest.self, request, limit: maxBody)
-        let (ticket, replayed) = try await node.create(body.draft, idempotencyKey: try idempotencyKey(request),
-                                                       request: Self.fingerprint(request, body: body))
-        var response = await ticketResponse(ticket, status: replayed ? .ok : .created)
+        var draft = body.draft
+        if case .ownTickets = context.reach, let me = context.identity {
+            // A requester opens tickets for themselves only, through the web.
+            draft.requester = Requester(name: me.name, email: me.email, organization: draft.requester.organization)
+            draft.channel = .web
+        }
+        let (ticket, replayed) = try await node.create(draft, idempotencyKey: try idempotencyKey(request),
+                                                       request: Self.fingerprint(request, context, body: body))
+        var response = await ticketResponse(ticket, context, status: replayed ? .ok : .created)
         response.headers[.location] = "/api/v1/tickets/\(ticket.id)"
         if replayed { response.headers[Self.replayedHeader] = "true" }
         return response
@@ -18,8 +24,9 @@ extension Routes {
 
     func readTicket(_ request: Request, _ context: Context) async throws -> Response {
         let id = try parameter(context)
+        try await checkOwner(context, id)
         guard let ticket = try await node.ticket(id) else { throw NodeError.notFound(id) }
-        return await ticketResponse(ticket)
+        return await ticketResponse(ticket, context)
     }
 
     static let listParameters: Set<String> = ["status", "line", "queue", "assignee", "priority", "sla", "limit", "after"]
@@ -29,6 +36,8 @@ extension Routes {
         let q = request.uri.queryParameters
         let wf = await node.workflow
         var filter = TicketFilter()
+        var requester: String?
+        if case .ownTickets(let email) = context.reach { requester = email; filter.requesterEmail = email }
         filter.status = q.get("status").map { String($0) }
         filter.queue = q.get("queue").map { String($0) }
         filter.assignee = q.get("assignee").map { String($0) }
@@ -59,20 +68,37 @@ extension Routes {
         }
         if noSuchLine { return JSONResponse.make(TicketPage(tickets: [], nextAfter: nil)) }
         let rows = try await node.tickets(matching: filter)
+        if requester != nil {
+            var views: [RequesterTicketView] = []
+            for row in rows { views.append(RequesterTicketView(row.ticket, assigneeName: await assigneeName(row.ticket), withComments: false)) }
+            return JSONResponse.make(RequesterTicketPage(tickets: views, nextAfter: rows.count == filter.limit ? rows.last?.number : nil))
+        }
         return JSONResponse.make(TicketPage(tickets: rows.map { TicketView($0.ticket, workflow: wf, withComments: false) },
                                             nextAfter: rows.count == filter.limit ? rows.last?.number : nil))
     }
 
     func updateTicket(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(TicketUpdateRequest.self, request, limit: maxBody)
-        return try await run(.update(ticket: try parameter(context), changes: body.changes, by: cause(request)), for: request, body: body)
+        return try await run(.update(ticket: try parameter(context), changes: body.changes, by: try cause(request, context)),
+                             for: request, context, body: body)
     }
 
     func comment(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(CommentRequest.self, request, limit: maxBody)
-        let command = Command.comment(ticket: try parameter(context), author: body.author ?? .agent,
-                                      authorName: body.authorName ?? cause(request).name, isPublic: body.isPublic ?? true, body: body.body)
-        return try await run(command, for: request, body: body, status: .created)
+        let cause = try cause(request, context)
+        var command = Command.comment(ticket: try parameter(context), author: body.author ?? .agent,
+                                      authorName: body.authorName ?? cause.name, isPublic: body.isPublic ?? true, body: body.body)
+        if let me = context.identity {
+            switch me.role {
+            case .requester:
+                // A requester's comment is always theirs and always public.
+                command = .comment(ticket: command.ticketID, author: .requester, authorName: me.name, isPublic: true, body: body.body)
+            case .agent:
+                command = .comment(ticket: command.ticketID, author: .agent, authorName: me.name, isPublic: body.isPublic ?? true, body: body.body)
+            case .supervisor, .admin, .service: break
+            }
+        }
+        return try await run(command, for: request, context, body: body, status: .created)
     }
 
     func changeLine(_ request: Request, _ context: Context, up: Bool) async throws -> Response {
@@ -81,20 +107,21 @@ extension Routes {
             body = try await JSONResponse.decode(LineChangeRequest.self, request, limit: maxBody).0
         }
         let ticketID = try parameter(context)
-        let command: Command = up ? .escalate(ticket: ticketID, to: body.to, by: cause(request))
-                                  : .deescalate(ticket: ticketID, to: body.to, by: cause(request))
-        return try await run(command, for: request, body: body)
+        let by = try cause(request, context)
+        let command: Command = up ? .escalate(ticket: ticketID, to: body.to, by: by) : .deescalate(ticket: ticketID, to: body.to, by: by)
+        return try await run(command, for: request, context, body: body)
     }
 
     func assign(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await JSONResponse.decode(AssignRequest.self, request, limit: maxBody)
         if let agent = body.agent, let checkAgent { try await checkAgent(agent) }
-        return try await run(.assign(ticket: try parameter(context), agent: body.agent, by: cause(request)), for: request, body: body)
+        return try await run(.assign(ticket: try parameter(context), agent: body.agent, by: try cause(request, context)),
+                             for: request, context, body: body)
     }
 
     func applyMacro(_ request: Request, _ context: Context) async throws -> Response {
-        try await run(.applyMacro(ticket: try parameter(context), macro: try parameter(context, "macro"), by: cause(request)),
-                      for: request, body: NoBody())
+        try await run(.applyMacro(ticket: try parameter(context), macro: try parameter(context, "macro"), by: try cause(request, context)),
+                      for: request, context, body: NoBody())
     }
 
     func audit(_ request: Request, _ context: Context) async throws -> Response {

@@ -1,6 +1,7 @@
 import Hummingbird
 import TicketflowAPI
 import TicketflowCore
+import TicketflowStorage
 
 /// The workflow: read it, replace it.
 extension Routes {
@@ -18,6 +19,10 @@ extension Routes {
         }
         let text = String(decoding: buffer.readableBytesView, as: UTF8.self)
         let (wf, warnings) = try await node.replaceWorkflow(source: text)
+        if let access {
+            try access.store.log(SecurityEntry(at: access.clock.now(), actor: context.identity?.account ?? "-",
+                                               action: .workflowReplaced, subject: wf.label, address: Self.address(context)))
+        }
         return JSONResponse.make(WorkflowReplaced(label: wf.label, warnings: warnings.map(\.description)))
     }
 }

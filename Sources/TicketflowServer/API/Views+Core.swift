@@ -49,3 +49,20 @@ extension NewTicketRequest {
                   requiredSkills: skills ?? [])
     }
 }
+
+extension RequesterTicketView {
+    /// The requester's view of a ticket: public comments only, the assignee by display name.
+    public init(_ t: Ticket, assigneeName: String?, withComments: Bool = true) {
+        self.init(id: t.id, subject: t.subject, description: t.description, status: t.status, priority: t.priority,
+                  createdAt: t.createdAt.iso8601, updatedAt: t.updatedAt.iso8601, assignedTo: assigneeName,
+                  comments: withComments ? t.comments.filter(\.isPublic).map(RequesterCommentView.init) : nil)
+    }
+}
+
+extension RequesterCommentView {
+    init(_ c: Comment) {
+        self.init(id: c.id, from: c.author == .requester ? .requester : .support,
+                  authorName: c.author == .requester ? c.authorName : (c.author == .agent ? c.authorName : "Support"),
+                  body: c.body, at: c.at.iso8601)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+import TicketflowAPI
+import TicketflowCore
+
+/// Finds who makes each request and puts it in the context; deciding what they may do is the
+/// policy's job (`Routes.handler` with `AccessPolicy`). A request without credentials goes on
+/// without an identity (open routes answer it, the others say 401); one with a bad token is
+/// refused here, whatever it asks.
+///
+/// A request forwarded by a peer node carries the identity the first node found, in
+/// `X-Ticketflow-Identity`; that header is believed only on the cluster link and ignored in
+/// any client's request. (The link itself is authenticated by the replication issue's CURVE.)
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = NodeRequestContext
+    let access: AccessControl
+
+    public static let identityHeader = HTTPField.Name("X-Ticketflow-Identity")!
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if context.forwardedBy != nil {
+            if let text = request.headers[Self.identityHeader] {
+                do { context.identity = try JSONDecoder().decode(Identity.self, from: Data(text.utf8)) } catch {
+                    return APIError(.badRequest, "invalid_identity", "the forwarded identity is malformed").response()
+                }
+            }
+            return try await next(request, context)
+        }
+        // A client's own X-Ticketflow-Identity is never read (only the cluster link's is) and
+        // never forwarded (the gateway writes the header from the context).
+        guard request.headers[.authorization] != nil else { return try await next(request, context) }
+        guard let bearer = request.headers.bearer else {
+            return unauthorized("Authorization must be 'Bearer <token>'")
+        }
+        do {
+            context.identity = try access.authenticate(token: bearer.token)
+        } catch AccessControl.AuthenticationError.invalidToken {
+            return unauthorized("the token is unknown, expired or revoked")
+        }
+        return try await next(request, context)
+    }
+
+    private func unauthorized(_ message: String) -> Response {
+        var response = APIError(.unauthorized, "invalid_token", message).response()
+        response.headers[.wwwAuthenticate] = #"Bearer realm="ticketflow""#
+        return response
+    }
+
+    /// The header a forwarding node adds for the owner: the identity it found.
+    public static func encode(_ identity: Identity) -> String {
+        // Identity holds strings, enums and a set of enums: JSONEncoder fails only on
+        // non-finite floats, so there is no error to lose here.
+        (try? String(decoding: JSONEncoder().encode(identity), as: UTF8.self)) ?? ""
+    }
+}
