@@ -15,6 +15,8 @@ enum Dep {
     static let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
     static let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
     static let auth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
+    static let bcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+    static let mustache: Target.Dependency = .product(name: "Mustache", package: "swift-mustache")
     static func nio(_ module: String) -> Target.Dependency { .product(name: module, package: "swift-nio") }
 }
 
@@ -43,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "TicketflowCore"),
@@ -63,7 +66,7 @@ let package = Package(
         .target(name: "TicketflowServer", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
             "TicketflowNode", "TicketflowAPI", Dep.httpClient, Dep.hummingbird, Dep.httpTypes, Dep.lifecycle,
-            Dep.crypto, Dep.auth,
+            Dep.crypto, Dep.auth, Dep.bcrypt, Dep.mustache,
             Dep.log, .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),

@@ -9,12 +9,14 @@ public struct NewUserRequest: Codable, Sendable, Equatable {
     public var line: String?
     /// A service account's scopes; refused for other roles.
     public var scopes: [Scope]?
+    /// For signing in with a browser (12 to 72 bytes); none: API tokens only.
+    public var password: String?
 
-    public init(name: String, email: String, role: Role, line: String? = nil, scopes: [Scope]? = nil) {
-        self.name = name; self.email = email; self.role = role; self.line = line; self.scopes = scopes
+    public init(name: String, email: String, role: Role, line: String? = nil, scopes: [Scope]? = nil, password: String? = nil) {
+        self.name = name; self.email = email; self.role = role; self.line = line; self.scopes = scopes; self.password = password
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, email, role, line, scopes }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, email, role, line, scopes, password }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self, in: "a new user")
@@ -26,6 +28,7 @@ public struct NewUserRequest: Codable, Sendable, Equatable {
         self.role = role
         line = try c.string(CodingKeys.line, min: 1, max: RequestLimits.identifier)
         scopes = try UserFields.scopes(try c.strings(CodingKeys.scopes))
+        password = try UserFields.password(try c.string(CodingKeys.password, max: 200))
     }
 }
 
@@ -36,15 +39,18 @@ public struct UserChangeRequest: Codable, Sendable, Equatable {
     public var role: Role?
     public var line: String?
     public var scopes: [Scope]?
-    /// `false` deactivates the account (its tokens stop working at once); `true` restores it.
+    /// `false` deactivates the account (its tokens and sessions stop working at once); `true` restores it.
     public var active: Bool?
+    /// A new password for browser sign-in (12 to 72 bytes); the user's sessions end.
+    public var password: String?
 
     public init(name: String? = nil, email: String? = nil, role: Role? = nil, line: String? = nil, scopes: [Scope]? = nil,
-                active: Bool? = nil) {
+                active: Bool? = nil, password: String? = nil) {
         self.name = name; self.email = email; self.role = role; self.line = line; self.scopes = scopes; self.active = active
+        self.password = password
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, email, role, line, scopes, active }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, email, role, line, scopes, active, password }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self, in: "a user change")
@@ -54,8 +60,9 @@ public struct UserChangeRequest: Codable, Sendable, Equatable {
         line = try c.string(CodingKeys.line, min: 1, max: RequestLimits.identifier)
         scopes = try UserFields.scopes(try c.strings(CodingKeys.scopes))
         active = try c.value(Bool.self, CodingKeys.active)
-        guard name != nil || email != nil || role != nil || line != nil || scopes != nil || active != nil else {
-            throw RequestError(.invalidField, "nothing to change: give name, email, role, line, scopes or active")
+        password = try UserFields.password(try c.string(CodingKeys.password, max: 200))
+        guard name != nil || email != nil || role != nil || line != nil || scopes != nil || active != nil || password != nil else {
+            throw RequestError(.invalidField, "nothing to change: give name, email, role, line, scopes, active or password")
         }
     }
 }
@@ -64,6 +71,14 @@ enum UserFields {
     static func email(_ text: String) throws -> String {
         guard text.contains("@"), !text.contains(where: \.isWhitespace) else {
             throw RequestError(.invalidField, "'email' is not an e-mail address")
+        }
+        return text
+    }
+
+    static func password(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard text.count >= 12, text.utf8.count <= 72 else {
+            throw RequestError(.invalidField, "'password' must be 12 characters or more and at most 72 bytes")
         }
         return text
     }

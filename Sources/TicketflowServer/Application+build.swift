@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var adminToken: String?
     /// Whether `/metrics` answers without a token (for a scraper on a trusted network).
     public var metricsOpen = false
+    /// The node sits behind a TLS-terminating proxy: session cookies are marked `Secure`.
+    public var behindTLS = false
     public init() {}
 }
 
@@ -145,9 +147,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         if let cluster { text += await cluster.metricsText() }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
-    router.get("/") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
-    }
+    BrowserRoutes(signIn: SignInRoutes(access: access, secureCookies: config.behindTLS), portal: PortalRoutes(api: api)).register(on: router)
     let host = config.host
     let responder = router.buildResponder()
     cluster?.attach(responder)

@@ -18,6 +18,8 @@ public struct NodeRequestContext: RequestContext {
     public var identity: Identity?
     /// What the authorization policy lets this request reach (set before the handler runs).
     public var reach: AccessPolicy.Reach = .everything
+    /// The CSRF token of the browser session the request came with; nil for a token or nobody.
+    public var csrf: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

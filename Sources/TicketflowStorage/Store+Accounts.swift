@@ -28,6 +28,15 @@ extension Store {
             }
             try db.execute(sql: "CREATE INDEX ticket_requester ON ticket(requester, number)")
         }
+        // Browser sign-in: a bcrypt password per account, sessions by the SHA-256 of their cookie.
+        m.registerMigration("v7-sessions") { db in
+            try db.execute(sql: """
+                ALTER TABLE account ADD COLUMN password TEXT;
+                CREATE TABLE session (hash BLOB PRIMARY KEY, account TEXT NOT NULL REFERENCES account(id), csrf TEXT NOT NULL,
+                                      created INTEGER NOT NULL, seen INTEGER NOT NULL);
+                CREATE INDEX session_account ON session(account);
+                """)
+        }
     }
 
     public enum AccountError: Error, Equatable {
@@ -110,6 +119,58 @@ extension Store {
             try db.execute(sql: "UPDATE api_token SET revoked = COALESCE(revoked, ?) WHERE id = ?", arguments: [at.millis, id])
             try Self.insert(log, db)
         }
+    }
+
+    // MARK: Passwords and sessions
+
+    /// Sets (or with nil, removes) an account's bcrypt password hash; its sessions end.
+    public func setPassword(of account: String, hash: String?) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE account SET password = ? WHERE id = ?", arguments: [hash, account])
+            guard db.changesCount == 1 else { throw AccountError.unknownAccount(account) }
+            try db.execute(sql: "DELETE FROM session WHERE account = ?", arguments: [account])
+        }
+    }
+
+    /// The account with this e-mail address and its password hash, if it has one.
+    public func signInRecord(email: String) throws -> (Account, passwordHash: String?)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE email = ?", arguments: [email]) else { return nil }
+            return (try Self.account(row), row["password"])
+        }
+    }
+
+    public func addSession(_ session: SessionRecord, hash: Data, log: SecurityEntry) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO session (hash, account, csrf, created, seen) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [hash, session.account, session.csrf, session.createdAt.millis, session.seenAt.millis])
+            try Self.insert(log, db)
+        }
+    }
+
+    /// The session with this cookie hash and its account.
+    public func session(hash: Data) throws -> (SessionRecord, Account)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM session WHERE hash = ?", arguments: [hash]) else { return nil }
+            let session = SessionRecord(account: row["account"], csrf: row["csrf"], createdAt: Instant(millis: row["created"]),
+                                        seenAt: Instant(millis: row["seen"]))
+            guard let account = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [session.account]).map(Self.account)
+            else { throw StoreError.corrupt("a session names no account") }
+            return (session, account)
+        }
+    }
+
+    public func touchSession(hash: Data, at: Instant) throws {
+        try pool.write { db in try db.execute(sql: "UPDATE session SET seen = ? WHERE hash = ?", arguments: [at.millis, hash]) }
+    }
+
+    public func endSession(hash: Data) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM session WHERE hash = ?", arguments: [hash]) }
+    }
+
+    /// Ends every session of an account (deactivated, role changed, password changed).
+    public func endSessions(of account: String) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM session WHERE account = ?", arguments: [account]) }
     }
 
     public func log(_ entry: SecurityEntry) throws {

@@ -25,6 +25,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical") var logLevel = "info"
     @Flag(name: .customLong("metrics-open"), help: "Serve /metrics without a token (for a scraper on a trusted network).")
     var metricsOpen = false
+    @Flag(name: .customLong("behind-tls"), help: "The node sits behind a TLS-terminating proxy: mark session cookies Secure.")
+    var behindTLS = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -42,6 +44,7 @@ struct Serve: AsyncParsableCommand {
         config.workflowPath = workflow
         config.durability = durability
         config.metricsOpen = metricsOpen
+        config.behindTLS = behindTLS
         // The first admin's token on a fresh data directory; read from the environment so it
         // never shows in `ps` or shell history.
         if let token = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_TOKEN"] {

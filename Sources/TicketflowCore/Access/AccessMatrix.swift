@@ -15,7 +15,8 @@ public enum AccessMatrix {
                 case nil: return "—"
                 }
             }
-            let scope = operation == .health ? "—" : (AccessPolicy.scope(for: operation).map { "`\($0.rawValue)`" } ?? "not allowed")
+            let scope = operation.isOpen || operation == .signOut ? "—"
+                : (AccessPolicy.scope(for: operation).map { "`\($0.rawValue)`" } ?? "not allowed")
             lines.append("| `\(operation.rawValue)` | " + cells.joined(separator: " | ") + " | \(scope) |")
         }
         return lines.joined(separator: "\n")

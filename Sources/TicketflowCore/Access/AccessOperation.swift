@@ -9,6 +9,18 @@ public enum AccessOperation: String, CaseIterable, Sendable {
     case readWorkflow, replaceWorkflow
     case readCluster, readMetrics, viewDashboard
     case listUsers, createUser, updateUser, listTokens, createToken, revokeToken, readSecurityLog
-    /// Liveness: open to anyone, with or without an identity.
-    case health
+    /// The requester portal's pages (`portal`) and forms (`portalWrite`): requesters only.
+    case portal, portalWrite
+    /// Signing out of a browser session: anyone signed in.
+    case signOut
+    /// Liveness, the sign-in page and form, and static assets (style sheets, the dashboard's
+    /// script): open to anyone, with or without an identity.
+    case health, signIn, assets
+
+    /// Open to anyone, without an identity.
+    public var isOpen: Bool { self == .health || self == .signIn || self == .assets }
+    /// Served to browsers as HTML or assets, not part of the JSON API (docs/openapi.yaml).
+    public var isBrowser: Bool { [.viewDashboard, .portal, .portalWrite, .signIn, .signOut, .assets].contains(self) }
+    /// A browser form: its CSRF token comes in the form body, checked by its handler.
+    public var isBrowserForm: Bool { self == .portalWrite || self == .signIn || self == .signOut }
 }

@@ -28,11 +28,13 @@ public enum AccessPolicy {
     /// The matrix: for each operation, what each role gets. Missing means forbidden.
     public static func rule(_ operation: AccessOperation, _ role: Role) -> Reach? {
         switch (operation, role) {
-        case (.health, _): return .everything
-        case (_, .admin): return .everything
+        case (.health, _), (.signIn, _), (.assets, _), (.signOut, _): return .everything
+        case (.portal, .requester), (.portalWrite, .requester): return .own
+        case (.portal, _), (.portalWrite, _): return nil
         case (.createTicket, .requester), (.listTickets, .requester), (.readTicket, .requester),
              (.commentTicket, .requester):
             return .own
+        case (_, .admin): return .everything
         case (.setPresence, .agent), (.agentTickets, .agent): return .me
         case (.createTicket, .agent), (.listTickets, .agent), (.readTicket, .agent), (.updateTicket, .agent),
              (.commentTicket, .agent), (.changeLine, .agent), (.applyMacro, .agent), (.readAudit, .agent),
@@ -58,15 +60,16 @@ public enum AccessPolicy {
         case .putAgent, .setPresence: return .agents
         case .readMetrics: return .metrics
         case .replaceWorkflow, .viewDashboard, .listUsers, .createUser, .updateUser, .listTokens, .createToken,
-             .revokeToken, .readSecurityLog, .health:
+             .revokeToken, .readSecurityLog, .health, .portal, .portalWrite, .signIn, .signOut, .assets:
             return nil
         }
     }
 
     /// Decides one request.
     public static func decide(_ identity: Identity?, _ operation: AccessOperation) -> Decision {
-        if operation == .health { return .allow(.everything) }
+        if operation.isOpen { return .allow(.everything) }
         guard let identity else { return .unauthenticated }
+        if operation == .signOut { return .allow(.everything) }
         if identity.role == .service {
             guard let needed = scope(for: operation), identity.scopes.contains(needed) else { return .forbidden }
             return .allow(.everything)

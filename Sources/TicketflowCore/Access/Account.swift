@@ -43,7 +43,8 @@ public struct TokenRecord: Sendable, Equatable {
 /// One entry of the security audit log: who did what to whom, when and from where.
 public struct SecurityEntry: Sendable, Equatable {
     public enum Action: String, Sendable, CaseIterable, Codable {
-        case loginSucceeded = "login_succeeded", loginFailed = "login_failed"
+        case loginSucceeded = "login_succeeded", loginFailed = "login_failed", logout
+        case passwordChanged = "password_changed"
         case tokenCreated = "token_created", tokenRevoked = "token_revoked"
         case userCreated = "user_created", userChanged = "user_changed", roleChanged = "role_changed"
         case userDeactivated = "user_deactivated", workflowReplaced = "workflow_replaced"
@@ -61,5 +62,19 @@ public struct SecurityEntry: Sendable, Equatable {
 
     public init(at: Instant, actor: String, action: Action, subject: String, address: String?) {
         self.at = at; self.actor = actor; self.action = action; self.subject = subject; self.address = address
+    }
+}
+
+/// A browser session as stored: never the cookie, only its hash (the key), whose account,
+/// the CSRF token its forms carry, and when it began and was last used (for the absolute and
+/// idle expiry).
+public struct SessionRecord: Sendable, Equatable {
+    public var account: String
+    public var csrf: String
+    public var createdAt: Instant
+    public var seenAt: Instant
+
+    public init(account: String, csrf: String, createdAt: Instant, seenAt: Instant) {
+        self.account = account; self.csrf = csrf; self.createdAt = createdAt; self.seenAt = seenAt
     }
 }

@@ -66,8 +66,7 @@ struct Routes: Sendable {
         RouteTable(all.map(\.shape) + [
             RouteShape(.get, "api/v1/cluster", .here, .readCluster), RouteShape(.get, "api/v1/cluster/metrics", .here, .readCluster),
             RouteShape(.get, "healthz", .here, .health), RouteShape(.get, "metrics", .here, .readMetrics),
-            RouteShape(.get, "/", .here, .viewDashboard),
-        ] + UserRoutes.shapes)
+        ] + UserRoutes.shapes + BrowserRoutes.shapes)
     }
 
     func register(on router: Router<Context>) {

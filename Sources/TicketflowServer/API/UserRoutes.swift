@@ -67,6 +67,9 @@ struct UserRoutes: Sendable {
         try mapped { try store.addAccount(account, token: (record, TokenSecret.hash(secret)),
                                           log: SecurityEntry(at: now, actor: actor, action: .userCreated, subject: account.id,
                                                              address: Routes.address(context))) }
+        if let password = body.password {
+            try store.setPassword(of: account.id, hash: AccessControl.hashPassword(password))
+        }
         var view = view(account)
         view.token = secret
         var response = JSONResponse.make(view, status: .created)
@@ -106,7 +109,11 @@ struct UserRoutes: Sendable {
         }
         let changed = account
         try mapped { try store.updateAccount(changed, log: log) }
-        access.forgetCachedTokens()
+        if let password = body.password {
+            try store.setPassword(of: account.id, hash: AccessControl.hashPassword(password))
+            try store.log(SecurityEntry(at: at, actor: actor, action: .passwordChanged, subject: account.id, address: address))
+        }
+        try access.accountChanged(account.id)
         return JSONResponse.make(view(account))
     }
 

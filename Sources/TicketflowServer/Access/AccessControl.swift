@@ -23,6 +23,7 @@ public final class AccessControl: Sendable {
         let until: Instant
     }
     private let cache = Mutex<[Data: Cached]>([:])
+    let throttle = Mutex(LoginThrottle())
 
     public init(store: Store, clock: any Clock) {
         self.store = store
@@ -58,6 +59,13 @@ public final class AccessControl: Sendable {
 
     /// Forgets every cached answer: after a revocation, deactivation or role change.
     func forgetCachedTokens() { cache.withLock { $0.removeAll() } }
+
+    /// After a change to an account (role, deactivation, password): cached token answers are
+    /// forgotten and its browser sessions end, so the change holds at once.
+    func accountChanged(_ id: String) throws {
+        forgetCachedTokens()
+        try store.endSessions(of: id)
+    }
 
     // MARK: First start
 

@@ -31,7 +31,16 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         }
         // A client's own X-Ticketflow-Identity is never read (only the cluster link's is) and
         // never forwarded (the gateway writes the header from the context).
-        guard request.headers[.authorization] != nil else { return try await next(request, context) }
+        guard request.headers[.authorization] != nil else {
+            // A browser: its session cookie, if it has a live one. An unknown or expired cookie
+            // is no identity (pages then send the browser to sign in).
+            if let cookie = request.cookies[SignInRoutes.sessionCookie]?.value, !cookie.isEmpty,
+               let (identity, csrf) = try access.session(cookie: cookie) {
+                context.identity = identity
+                context.csrf = csrf
+            }
+            return try await next(request, context)
+        }
         guard let bearer = request.headers.bearer else {
             return unauthorized("Authorization must be 'Bearer <token>'")
         }
