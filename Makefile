@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl
 BIN := .build/release/ticketflow
 
-.PHONY: run test bench build deps check-workflows clean api-check
+.PHONY: run test bench build deps browser-deps check-workflows clean api-check
 
 ## deps: install the Debian packages the build needs, quietly, only when missing.
 deps:
@@ -26,8 +26,23 @@ run: build
 	echo "sign in with the admin token: curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/api/v1/tickets"; \
 	TICKETFLOW_ADMIN_TOKEN=$$token $(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
 
-## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable).
-test: deps
+## browser-deps: Debian's chromium and Playwright for Python (in .build/venv-browser), for the
+## end-to-end browser test; installed only when missing.
+BROWSER_VENV := .build/venv-browser
+browser-deps:
+	@missing=""; for p in chromium python3-venv; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(BROWSER_VENV)/bin/python -c "import playwright" 2>/dev/null || { \
+	  echo "installing Playwright into $(BROWSER_VENV)"; \
+	  python3 -m venv $(BROWSER_VENV) && $(BROWSER_VENV)/bin/pip install -q playwright; }
+
+## test: unit, workflow and end-to-end tests (the end-to-end tests run the built executable;
+## the browser test drives Debian's chromium with Playwright).
+test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) run -q ticketflow test workflows/tests

@@ -70,7 +70,7 @@ public enum TestSupport {
                       stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
     }
 
-    static func run(program: String, _ arguments: [String], in directory: String, timeout: TimeInterval) throws -> Output {
+    public static func run(program: String, _ arguments: [String], in directory: String, timeout: TimeInterval) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments

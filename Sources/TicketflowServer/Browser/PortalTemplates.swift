@@ -11,7 +11,7 @@ enum PortalTemplates {
       <input type="hidden" name="next" value="{{next}}">
       <label for="email">E-mail</label><input type="email" id="email" name="email" value="{{email}}" required autocomplete="username">
       <label for="password">Password</label><input type="password" id="password" name="password" required autocomplete="current-password">
-      <button type="submit">Sign in</button>
+      <button type="submit" id="sign-in">Sign in</button>
     </form>
     {{> foot}}
     """
@@ -37,7 +37,7 @@ enum PortalTemplates {
       <label for="description">Description</label><textarea id="description" name="description" maxlength="60000"></textarea>
       <label for="priority">Priority</label>
       <select id="priority" name="priority">{{#priorities}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/priorities}}</select>
-      <button type="submit">Open the ticket</button>
+      <button type="submit" id="open">Open the ticket</button>
     </form>
     <p><a href="/portal">Back to my tickets</a></p>
     {{> foot}}
@@ -56,7 +56,7 @@ enum PortalTemplates {
     <form class="stack" method="post" action="/portal/tickets/{{ticket.id}}/reply">
       <input type="hidden" name="csrf" value="{{csrf}}">
       <label for="reply">Reply</label><textarea id="reply" name="body" required maxlength="60000"></textarea>
-      <button type="submit">Send reply</button>
+      <button type="submit" id="send-reply">Send reply</button>
     </form>
     {{#canReopen}}<form class="inline" method="post" action="/portal/tickets/{{ticket.id}}/reopen"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" id="reopen">Reopen</button></form>{{/canReopen}}
     {{#canRate}}
