@@ -39,6 +39,9 @@ public actor DurableNode {
     /// noticed within this bound even without new timers.
     public static let maximumSleep = TimeSpan.seconds(1)
 
+    /// Webhook hosts inside the network the node's configuration admits (`--allow-webhook-host`).
+    public nonisolated let allowedWebhookHosts: Set<String>
+
     /// Tickets idle this long leave memory (their state is in SQLite); ten minutes by default.
     public func setPassivation(after span: TimeSpan) { machine.passivateAfter = span }
 
@@ -46,8 +49,10 @@ public actor DurableNode {
     /// `defaultWorkflow`, so a crash never silently reverts a replaced workflow.
     public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: WorkflowOrigin), clock: any Clock,
                 logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil,
-                admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)? = nil, agentsAreRemote: Bool = false) throws {
+                admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)? = nil, agentsAreRemote: Bool = false,
+                allowedWebhookHosts: Set<String> = []) throws {
         self.store = store
+        self.allowedWebhookHosts = allowedWebhookHosts
         self.clock = clock
         self.logger = logger
         self.observer = observer
@@ -56,7 +61,7 @@ public actor DurableNode {
         var source = defaultWorkflow.source
         var activation: WorkflowActivation?
         if let stored = recovered.workflow, stored.origin == .api {
-            guard let kept = WorkflowLoader.load(text: stored.source, name: "stored-workflow.yaml").workflow else {
+            guard let kept = WorkflowLoader.load(text: stored.source, name: "stored-workflow.yaml", allowedWebhookHosts: allowedWebhookHosts).workflow else {
                 throw Store.StoreError.corrupt("the stored workflow \(stored.label) no longer compiles")
             }
             workflow = kept
@@ -155,7 +160,8 @@ public actor DurableNode {
     /// compile, and requests go on meanwhile); a bad one changes nothing and returns every diagnostic.
     public func replaceWorkflow(source: String) async throws -> (workflow: Workflow, warnings: [Diagnostic]) {
         try await admitRequest()
-        let outcome = await Task.detached { WorkflowLoader.load(text: source, name: "workflow.yaml") }.value
+        let allowed = allowedWebhookHosts
+        let outcome = await Task.detached { WorkflowLoader.load(text: source, name: "workflow.yaml", allowedWebhookHosts: allowed) }.value
         guard let workflow = outcome.workflow else { throw NodeError.invalidWorkflow(outcome.diagnostics) }
         while try await perform(machine.replaceWorkflow(workflow, source: source, at: clock.now())) == nil {}
         logger.notice("workflow replaced over the API: now \(workflow.label)")

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var metricsOpen = false
     /// The node sits behind a TLS-terminating proxy: session cookies are marked `Secure`.
     public var behindTLS = false
+    /// Webhook hosts inside the network (loopback, private …) that workflows may deliver to;
+    /// every other such host is refused when a workflow is checked and again at delivery.
+    public var allowedWebhookHosts: Set<String> = []
     public init() {}
 }
 
@@ -77,7 +80,7 @@ public struct ClusterParts: Sendable {
 /// function. Opens the data directory, recovers, fires overdue timers, and returns the
 /// application (HTTP server, timer loop and outbox delivery as services) and the node.
 public func buildApplication(_ config: ServerConfiguration, logger: Logger) async throws -> (some ApplicationProtocol, DurableNode) {
-    let outcome = WorkflowLoader.load(path: config.workflowPath)
+    let outcome = WorkflowLoader.load(path: config.workflowPath, allowedWebhookHosts: config.allowedWebhookHosts)
     guard let workflow = outcome.workflow else {
         throw StartupError(description: "workflow \(config.workflowPath) has errors:\n" + outcome.diagnostics.map(\.description).joined(separator: "\n"))
     }
@@ -92,7 +95,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     // In a cluster the routing owner keeps the agents and routes every node's tickets.
     let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
                                logger: logger, observer: metrics, admitsTicketNumber: config.cluster?.admitsTicketNumber,
-                               agentsAreRemote: config.cluster != nil)
+                               agentsAreRemote: config.cluster != nil, allowedWebhookHosts: config.allowedWebhookHosts)
     let access = AccessControl(store: store, clock: clock)
     if config.adminToken == nil, try store.accountCount() == 0, isatty(STDOUT_FILENO) == 0 {
         throw StartupError(description: """

@@ -29,7 +29,14 @@ extension Compiler {
         var webhook: String?
         if let delivery = top["delivery"], let d = entries(delivery.value, allowed: ["webhook", "sink"], context: "delivery") {
             if let w = d["webhook"], let url = string(w.value, context: "webhook") {
-                if url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil { webhook = url } else {
+                if url.hasPrefix("http://") || url.hasPrefix("https://"), let host = WebhookHost.of(url) {
+                    if InternalAddress.isInternal(host: host) && !allowedWebhookHosts.contains(WebhookHost.normalized(host)) {
+                        error(w.value.position, "webhook \(url) points inside the network (\(host): loopback, private, link-local, multicast or unspecified); "
+                              + "refused unless the node admits it (ticketflow serve --allow-webhook-host \(WebhookHost.normalized(host)))", rule: "webhook-internal")
+                    } else {
+                        webhook = url
+                    }
+                } else {
                     error(w.value.position, "webhook must be an http:// or https:// URL, found '\(url)'", rule: "delivery")
                 }
             }

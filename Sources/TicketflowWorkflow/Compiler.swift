@@ -11,6 +11,8 @@ struct Compiler {
     var calendarNames: Set<String> = [BusinessCalendar.alwaysOpen.name]
     var templateNames: Set<String> = []
     var macroNames: Set<String> = []
+    /// Webhook hosts inside the network that the node's configuration admits.
+    var allowedWebhookHosts: Set<String> = []
 
     mutating func error(_ at: SourcePosition, _ message: String, rule: String) {
         diagnostics.append(Diagnostic(file: at.file, line: at.line, column: at.column, severity: .error, message: message, rule: rule))

@@ -14,31 +14,34 @@ public enum WorkflowLoader {
         public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
     }
 
-    /// Loads a workflow file from disk.
-    public static func load(path: String) -> Outcome {
+    /// Loads a workflow file from disk. `allowedWebhookHosts` admits webhook hosts inside the
+    /// network (loopback, private …) that are refused otherwise (the node's allow-list).
+    public static func load(path: String, allowedWebhookHosts: Set<String> = []) -> Outcome {
         var diagnostics: [Diagnostic] = []
         var visiting: [String] = []
         guard let root = read(path: path, shownAs: path, diagnostics: &diagnostics, visiting: &visiting) else {
             return Outcome(workflow: nil, diagnostics: diagnostics)
         }
-        return compile(root, diagnostics: diagnostics)
+        return compile(root, diagnostics: diagnostics, allowedWebhookHosts: allowedWebhookHosts)
     }
 
     /// Compiles workflow text that is not on disk (an HTTP body, a test). `include:` is
     /// resolved relative to `baseDirectory` when given, and refused otherwise.
-    public static func load(text: String, name: String = "workflow.yaml", baseDirectory: String? = nil) -> Outcome {
+    public static func load(text: String, name: String = "workflow.yaml", baseDirectory: String? = nil,
+                            allowedWebhookHosts: Set<String> = []) -> Outcome {
         var diagnostics: [Diagnostic] = []
         switch Syntax.parse(text, file: name) {
         case .failure(let d): return Outcome(workflow: nil, diagnostics: [d])
         case .success(let root):
             var visiting = [name]
             let merged = mergeIncludes(root, directory: baseDirectory, diagnostics: &diagnostics, visiting: &visiting)
-            return compile(merged, diagnostics: diagnostics)
+            return compile(merged, diagnostics: diagnostics, allowedWebhookHosts: allowedWebhookHosts)
         }
     }
 
-    static func compile(_ root: Syntax, diagnostics: [Diagnostic]) -> Outcome {
+    static func compile(_ root: Syntax, diagnostics: [Diagnostic], allowedWebhookHosts: Set<String>) -> Outcome {
         var compiler = Compiler()
+        compiler.allowedWebhookHosts = Set(allowedWebhookHosts.map(WebhookHost.normalized))
         compiler.diagnostics = diagnostics
         let workflow = compiler.compile(root)
         let sorted = compiler.diagnostics.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }

@@ -8,6 +8,8 @@ struct Check: ParsableCommand {
 
     @Argument(help: "Workflow files to check.")
     var files: [String]
+    @Option(name: .customLong("allow-webhook-host"), help: "A webhook host inside the network the node will admit (as serve's option); repeatable.")
+    var allowWebhookHost: [String] = []
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one workflow file") }
@@ -16,7 +18,7 @@ struct Check: ParsableCommand {
     func run() throws {
         var failed = false
         for file in files {
-            let outcome = WorkflowLoader.load(path: file)
+            let outcome = WorkflowLoader.load(path: file, allowedWebhookHosts: Set(allowWebhookHost))
             for diagnostic in outcome.diagnostics { print(diagnostic) }
             if let workflow = outcome.workflow {
                 print("\(file): ok: workflow \(workflow.label): \(workflow.statuses.count) statuses, \(workflow.lines.count) lines, "

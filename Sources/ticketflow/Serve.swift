@@ -27,6 +27,8 @@ struct Serve: AsyncParsableCommand {
     var metricsOpen = false
     @Flag(name: .customLong("behind-tls"), help: "The node sits behind a TLS-terminating proxy: mark session cookies Secure.")
     var behindTLS = false
+    @Option(name: .customLong("allow-webhook-host"), help: "A webhook host inside the network (loopback, private …) that workflows may deliver to; repeatable.")
+    var allowWebhookHost: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -45,6 +47,7 @@ struct Serve: AsyncParsableCommand {
         config.durability = durability
         config.metricsOpen = metricsOpen
         config.behindTLS = behindTLS
+        config.allowedWebhookHosts = Set(allowWebhookHost)
         // The first admin's token on a fresh data directory; read from the environment so it
         // never shows in `ps` or shell history.
         if let token = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_TOKEN"] {

@@ -65,11 +65,14 @@ final class Receiver: @unchecked Sendable {
         triggers:
           - {name: greet, on: ticket.created, then: [{notify: {to: requester, template: hello}}]}
         """
-        let workflow = try #require(WorkflowLoader.load(text: source).workflow)
+        // A loopback webhook is refused unless the node's configuration admits it.
+        #expect(WorkflowLoader.load(text: source).errors.map(\.rule) == ["webhook-internal"])
+        let workflow = try #require(WorkflowLoader.load(text: source, allowedWebhookHosts: ["127.0.0.1"]).workflow)
         let dir = try TestSupport.temporaryDirectory("tf-outbox")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
-        let node = try DurableNode(store: try Store(path: dir + "/db.sqlite"), defaultWorkflow: (workflow, source, .file("test")), clock: clock)
+        let node = try DurableNode(store: try Store(path: dir + "/db.sqlite"), defaultWorkflow: (workflow, source, .file("test")), clock: clock,
+                                    allowedWebhookHosts: ["127.0.0.1"])
         _ = try await node.start()
         _ = try await node.create(NewTicket(id: "", subject: "s", requester: Requester(name: "Ann", email: "ann@example.com")), idempotencyKey: nil)
 
@@ -95,5 +98,56 @@ final class Receiver: @unchecked Sendable {
         #expect(Set(requests.map(\.key)).count == 1)
         #expect(requests.first?.key.hasPrefix("1/") == true)
         #expect(requests.allSatisfy { $0.body.contains("Hello Ann") && $0.body.contains("\"ticket\":\"1\"") })
+    }
+}
+
+/// Webhooks cannot reach inside: the address rules, the workflow check and the check at delivery.
+@Suite struct WebhookGuardTests {
+    /// Spellings of loopback, private, link-local, shared, multicast, reserved and unspecified
+    /// addresses, and names that always mean this machine.
+    static let inside = [
+        "127.0.0.1", "127.1", "127.0.1", "0x7f.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.1", "0x7F.0.0.0x1",
+        "127.255.255.254", "localhost", "LOCALHOST.", "api.localhost", "localhost.localdomain", "0.0.0.0", "0", "0x0",
+        "10.0.0.1", "10.255.255.255", "012.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "3232235777", "0xc0a80101",
+        "169.254.169.254", "100.64.0.1", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "198.18.0.1",
+        "[::1]", "::1", "[::]", "[0:0:0:0:0:0:0:1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::ffff:10.0.0.1]", "[::127.0.0.1]",
+        "[64:ff9b::127.0.0.1]", "[2002:7f00:1::]", "[fe80::1]", "[fe80::1%25eth0]", "[fc00::1]", "[fd12:3456::1]", "[ff02::1]",
+        "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]",
+    ]
+    static let outside = ["93.184.216.34", "hooks.example.com", "8.8.8.8", "[2606:4700:4700::1111]", "172.32.0.1", "100.128.0.1",
+                          "11.0.0.1", "[::ffff:8.8.8.8]", "1.1.1.1"]
+
+    @Test func everySpellingOfAnInsideAddressIsRefused() {
+        #expect(Self.inside.count == 49)
+        for host in Self.inside { #expect(InternalAddress.isInternal(host: host.removingPercentEncoding ?? host), "\(host) passed") }
+        for host in Self.outside { #expect(!InternalAddress.isInternal(host: host), "\(host) refused") }
+    }
+
+    @Test func theWorkflowCheckRefusesThemUnlessAdmitted() {
+        func source(_ host: String) -> String {
+            "workflow: w\nlines: [{name: L1, queue: q1}]\ndelivery: {webhook: \"http://\(host):8080/hook\"}\n"
+        }
+        var refused = 0
+        // As a URL writes them: IPv6 in brackets (a bare ::1 is not a URL host).
+        for host in Self.inside where !host.contains("%") && (host.hasPrefix("[") || !host.contains(":")) {
+            let outcome = WorkflowLoader.load(text: source(host))
+            #expect(outcome.errors.map(\.rule) == ["webhook-internal"], "\(host): \(outcome.diagnostics)")
+            refused += outcome.workflow == nil ? 1 : 0
+        }
+        #expect(refused >= 30)
+        #expect(WorkflowLoader.load(text: source("hooks.example.com")).workflow != nil)
+        #expect(WorkflowLoader.load(text: source("10.0.0.7"), allowedWebhookHosts: ["10.0.0.7"]).workflow != nil)
+        #expect(WorkflowLoader.load(text: source("[::1]"), allowedWebhookHosts: ["::1"]).workflow != nil)
+    }
+
+    @Test func aNameThatResolvesInsideIsRefusedAtDelivery() async throws {
+        // This machine's own name resolves to one of its addresses: loopback or private.
+        let name = ProcessInfo.processInfo.hostName
+        let addresses = try await WebhookGuard.resolve(name)
+        try #require(!addresses.isEmpty && addresses.allSatisfy { InternalAddress.isInternal(host: $0) }, "\(name) → \(addresses)")
+        #expect(!InternalAddress.isInternal(host: name) || name == "localhost")
+        await #expect(throws: WebhookGuard.Refused.self) { try await WebhookGuard(allowed: []).check("http://\(name):9/hook") }
+        try await WebhookGuard(allowed: [name.lowercased()]).check("http://\(name):9/hook")
+        await #expect(throws: WebhookGuard.Refused.self) { try await WebhookGuard(allowed: []).check("http://0x7f.1:9/hook") }
     }
 }

@@ -71,6 +71,7 @@ struct OutboxDelivery: Service {
             request.body = .bytes(JSONOutput.bytes(WebhookPayload(id: item.id, ticket: item.ticket, recipient: item.recipient,
                                                                   template: item.template, body: item.body)))
             do {
+                try await WebhookGuard(allowed: node.allowedWebhookHosts).check(webhook)
                 let response = try await client.execute(request, timeout: .seconds(5))
                 // The body is not used; reading a bounded part of it lets the connection be reused.
                 _ = try await response.body.collect(upTo: 64 << 10)
