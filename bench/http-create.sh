@@ -11,7 +11,7 @@ dir=$(mktemp -d /tmp/tf-bench-http.XXXXXX)
 # The node's first admin; wrk's script sends it (bench/create-ticket.lua).
 export TICKETFLOW_ADMIN_TOKEN=bench-admin-token-0123456789 TICKETFLOW_TOKEN=bench-admin-token-0123456789
 log=$dir/serve.log
-"$bin" serve --data "$dir/data" --port 0 --log-level warning --durability "$durability" > "$log" 2>&1 &
+"$bin" serve --data "$dir/data" --port 0 --log-level warning --durability "$durability" --api-rate-limit 10000000 > "$log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 1 500); do grep -q "listening on" "$log" && break; sleep 0.02; done

@@ -29,6 +29,11 @@ public struct ServerConfiguration: Sendable {
     public var metricsOpen = false
     /// The node sits behind a TLS-terminating proxy: session cookies are marked `Secure`.
     public var behindTLS = false
+    /// API calls per account and second, bursts of twice as many (429 with `Retry-After`
+    /// beyond); nil: unlimited.
+    public var apiRateLimit: Double? = 1_000
+    /// Timeouts and the per-address cap on HTTP connections.
+    public var connections = ConnectionLimits()
     /// Webhook hosts inside the network (loopback, private …) that workflows may deliver to;
     /// every other such host is refused when a workflow is checked and again at delivery.
     public var allowedWebhookHosts: Set<String> = []
@@ -96,7 +101,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
                                logger: logger, observer: metrics, admitsTicketNumber: config.cluster?.admitsTicketNumber,
                                agentsAreRemote: config.cluster != nil, allowedWebhookHosts: config.allowedWebhookHosts)
-    let access = AccessControl(store: store, clock: clock)
+    let access = AccessControl(store: store, clock: clock, rateLimit: config.apiRateLimit)
     if config.adminToken == nil, try store.accountCount() == 0, isatty(STDOUT_FILENO) == 0 {
         throw StartupError(description: """
             this is a fresh data directory and standard output is not a terminal, so the first admin's \
@@ -152,10 +157,13 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     }
     BrowserRoutes(signIn: SignInRoutes(access: access, secureCookies: config.behindTLS), portal: PortalRoutes(api: api)).register(on: router)
     let host = config.host
+    let limits = config.connections
+    let counter = ConnectionCounter(limit: limits.perAddress)
     let responder = router.buildResponder()
     cluster?.attach(responder)
     var app = Application(
         responder: responder,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)])),
         configuration: .init(address: .hostname(host, port: config.port), serverName: "ticketflow"),
         onServerRunning: { channel in
             // Printed on stdout so scripts and tests can find the port when started with --port 0.

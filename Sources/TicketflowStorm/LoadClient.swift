@@ -84,7 +84,12 @@ public actor LoadClient {
 
     private func acquire(_ index: Int) async throws -> Channel {
         guard !closed else { throw Failure(kind: "client closed") }
-        if let channel = idle[index].popLast(), channel.isActive { return channel }
+        // A node closes connections idle longer than its head timeout: such a one is dropped
+        // (freeing its slot) and the next idle one, or a new one, is used.
+        while let channel = idle[index].popLast() {
+            if channel.isActive { return channel }
+            open[index] -= 1
+        }
         if open[index] < perTarget {
             open[index] += 1
             do {

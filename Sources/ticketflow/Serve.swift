@@ -29,6 +29,14 @@ struct Serve: AsyncParsableCommand {
     var behindTLS = false
     @Option(name: .customLong("allow-webhook-host"), help: "A webhook host inside the network (loopback, private …) that workflows may deliver to; repeatable.")
     var allowWebhookHost: [String] = []
+    @Option(name: .customLong("api-rate-limit"), help: "API calls per account and second, bursts of twice as many; 0: unlimited (default 1000, or $TICKETFLOW_API_RATE_LIMIT).")
+    var apiRateLimit: Double?
+    @Option(name: .customLong("connections-per-address"), help: "Open HTTP connections one client address may hold.")
+    var connectionsPerAddress = 256
+    @Option(name: .customLong("request-head-timeout"), help: "Seconds a connection has to send a request's head (and an idle one stays open).")
+    var requestHeadTimeout = 10
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request has to arrive whole once its head is in.")
+    var requestTimeout = 30
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -48,6 +56,15 @@ struct Serve: AsyncParsableCommand {
         config.metricsOpen = metricsOpen
         config.behindTLS = behindTLS
         config.allowedWebhookHosts = Set(allowWebhookHost)
+        let rate = apiRateLimit ?? ProcessInfo.processInfo.environment["TICKETFLOW_API_RATE_LIMIT"].flatMap(Double.init) ?? 1_000
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--api-rate-limit must be 0 or more") }
+        config.apiRateLimit = rate == 0 ? nil : rate
+        guard connectionsPerAddress >= 1, requestHeadTimeout >= 1, requestTimeout >= 1 else {
+            throw ValidationError("--connections-per-address, --request-head-timeout and --request-timeout must be 1 or more")
+        }
+        config.connections.perAddress = connectionsPerAddress
+        config.connections.headTimeout = .seconds(Int64(requestHeadTimeout))
+        config.connections.requestTimeout = .seconds(Int64(requestTimeout))
         // The first admin's token on a fresh data directory; read from the environment so it
         // never shows in `ps` or shell history.
         if let token = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_TOKEN"] {

@@ -226,6 +226,18 @@ import Testing
         }
     }
 
+    @Test func apiCallsAreLimitedPerAccount() async throws {
+        try await InProcessApp.run(configure: { $0.apiRateLimit = 5 }) { api in
+            for _ in 0..<10 { #expect(try await api.send(.get, "/api/v1/queues").status == .ok) }   // a burst of twice the rate
+            let refused = try await api.send(.get, "/api/v1/queues")
+            #expect(refused.status == .tooManyRequests && refused.errorCode == "rate_limited" && refused.headers[.retryAfter] == "1")
+            #expect(try await api.with(token: nil).send(.get, "/healthz").status == .ok)   // nobody's calls are not counted
+            api.clock.advance(by: .seconds(1))
+            for _ in 0..<5 { #expect(try await api.send(.get, "/api/v1/queues").status == .ok) }
+            #expect(try await api.send(.get, "/api/v1/queues").status == .tooManyRequests)
+        }
+    }
+
     @Test func usersAreCheckedAndAgentsBecomeAgents() async throws {
         try await InProcessApp.run { api in
             let people = try await Self.makePeople(api)

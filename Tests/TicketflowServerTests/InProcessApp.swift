@@ -19,7 +19,8 @@ struct InProcessApp {
     static let adminToken = "test-admin-token-0123456789"
 
     /// Runs `body` against a fresh node; the data directory is removed afterwards.
-    static func run(workflow: String = TestNodes.workflow, _ body: @Sendable (Client) async throws -> Void) async throws {
+    static func run(workflow: String = TestNodes.workflow, configure: (inout ServerConfiguration) -> Void = { _ in },
+                    _ body: @Sendable (Client) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-app-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -31,6 +32,7 @@ struct InProcessApp {
         config.durability = .normal
         config.clock = clock
         config.adminToken = adminToken
+        configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (app, node) = try await buildApplication(config, logger: logger)

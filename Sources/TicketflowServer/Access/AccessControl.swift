@@ -24,10 +24,19 @@ public final class AccessControl: Sendable {
     }
     private let cache = Mutex<[Data: Cached]>([:])
     let throttle = Mutex(LoginThrottle())
+    /// API calls per account and second (nil: unlimited).
+    private let limiter: Mutex<RateLimiter?>
 
-    public init(store: Store, clock: any Clock) {
+    public init(store: Store, clock: any Clock, rateLimit: Double? = nil) {
         self.store = store
         self.clock = clock
+        limiter = Mutex(rateLimit.map { RateLimiter(rate: $0, burst: 2 * $0) })
+    }
+
+    /// Counts one API call of `identity`; how long to wait when it is over its rate.
+    func overRate(_ identity: Identity) -> TimeSpan? {
+        let now = clock.now()
+        return limiter.withLock { $0?.take(identity.account, at: now) }
     }
 
     public enum AuthenticationError: Error, Equatable {

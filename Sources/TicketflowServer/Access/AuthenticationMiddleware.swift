@@ -38,6 +38,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
                let (identity, csrf) = try access.session(cookie: cookie) {
                 context.identity = identity
                 context.csrf = csrf
+                if let wait = access.overRate(identity) { return Self.tooMany(wait) }
             }
             return try await next(request, context)
         }
@@ -49,7 +50,15 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         } catch AccessControl.AuthenticationError.invalidToken {
             return unauthorized("the token is unknown, expired or revoked")
         }
+        if let identity = context.identity, let wait = access.overRate(identity) { return Self.tooMany(wait) }
         return try await next(request, context)
+    }
+
+    /// 429 with the whole seconds until a request would be admitted.
+    static func tooMany(_ wait: TimeSpan) -> Response {
+        var e = APIError(.tooManyRequests, "rate_limited", "too many requests for this account; retry after the time in Retry-After")
+        e.retryAfter = Int(max(1, (wait.millis + 999) / 1000))
+        return e.response()
     }
 
     private func unauthorized(_ message: String) -> Response {
