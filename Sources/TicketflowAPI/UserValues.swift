@@ -52,6 +52,11 @@ public struct UserChangeRequest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case name, email, role, line, scopes, active, password }
 
+    /// Nothing to change (every field absent or null): refused as `empty_update`, like a ticket's.
+    public var isEmpty: Bool {
+        name == nil && email == nil && role == nil && line == nil && scopes == nil && active == nil && password == nil
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self, in: "a user change")
         name = try c.string(CodingKeys.name, min: 1, max: RequestLimits.name)
@@ -61,9 +66,7 @@ public struct UserChangeRequest: Codable, Sendable, Equatable {
         scopes = try UserFields.scopes(try c.strings(CodingKeys.scopes))
         active = try c.value(Bool.self, CodingKeys.active)
         password = try UserFields.password(try c.string(CodingKeys.password, max: 200))
-        guard name != nil || email != nil || role != nil || line != nil || scopes != nil || active != nil || password != nil else {
-            throw RequestError(.invalidField, "nothing to change: give name, email, role, line, scopes, active or password")
-        }
+
     }
 }
 

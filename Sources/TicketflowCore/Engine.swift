@@ -258,14 +258,17 @@ struct Decider {
             case .deescalate(let target):
                 try changeLine(target, escalating: false, cause: cause, strict: strict)
             case let .comment(isPublic, body):
-                addComment(author: .system, name: cause.name, isPublic: isPublic, body: body.render(ticket, workflow: workflow), cause: cause)
+                let text = isPublic ? body.renderForRequester(ticket, workflow: workflow) : body.render(ticket, workflow: workflow)
+                addComment(author: .system, name: cause.name, isPublic: isPublic, body: text, cause: cause)
             case .macro(let name):
                 guard depth < 5, let macro = workflow.macros[name] else {
                     throw Rejection(.unknownMacro, depth >= 5 ? "macros nested too deeply at '\(name)'" : "no macro named '\(name)'")
                 }
                 for inner in macro.actions { try perform(inner, cause: cause, strict: strict, depth: depth + 1) }
             case let .notify(recipient, templateName):
-                let body = workflow.templates[templateName]?.render(ticket, workflow: workflow) ?? ""
+                let template = workflow.templates[templateName]
+                let body = (recipient == "requester" ? template?.renderForRequester(ticket, workflow: workflow)
+                                                     : template?.render(ticket, workflow: workflow)) ?? ""
                 let address: String
                 switch recipient {
                 case "requester": address = ticket.requester.email

@@ -49,6 +49,36 @@ public struct Template: Hashable, Codable, Sendable {
         return !field.hasPrefix("comment.") && Ticket.isKnownField(field)
     }
 
+    /// What a text a requester receives may show: what the requester view shows of a ticket
+    /// (no tags, custom fields, assignee id, line, queue, skills or organization).
+    public static let requesterPlaceholders: Set<String> = [
+        "ticket.id", "ticket.subject", "ticket.description", "ticket.status", "ticket.priority",
+        "ticket.requester.name", "ticket.requester.email",
+    ]
+
+    /// The placeholders a requester may not see, in the order they appear (unknown ones are
+    /// errors of their own).
+    public var privatePlaceholders: [String] {
+        parts.compactMap { part in
+            if case .placeholder(let name) = part, Self.isKnownPlaceholder(name), !Self.requesterPlaceholders.contains(name) { return name }
+            return nil
+        }
+    }
+
+    /// Renders for a requester: a placeholder outside `requesterPlaceholders` is left empty.
+    /// (The workflow check refuses such templates where a requester reads them; this keeps a
+    /// text addressed to a requester safe whatever the check let through.)
+    public func renderForRequester(_ ticket: Ticket, workflow: Workflow) -> String {
+        parts.map { part in
+            switch part {
+            case .text(let t): return t
+            case .placeholder(let name):
+                guard Self.requesterPlaceholders.contains(name) else { return "" }
+                return ticket.values(of: String(name.dropFirst(7)), workflow: workflow).joined(separator: ", ")
+            }
+        }.joined()
+    }
+
     public func render(_ ticket: Ticket, workflow: Workflow) -> String {
         parts.map { part in
             switch part {

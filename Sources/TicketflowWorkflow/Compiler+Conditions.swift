@@ -199,7 +199,9 @@ extension Compiler {
                   let bodyNode = require(e, "body", in: v, context: "comment"),
                   let body = string(bodyNode, context: "body") else { return [] }
             let isPublic = e["public"].flatMap { bool($0.value, context: "public") } ?? false
-            return [.comment(isPublic: isPublic, body: checkTemplate(body, at: bodyNode.position))]
+            let template = checkTemplate(body, at: bodyNode.position)
+            if isPublic { checkRequesterSafe(template, at: bodyNode.position, what: "a public comment") }
+            return [.comment(isPublic: isPublic, body: template)]
         case "macro":
             guard let name = string(v, context: "macro") else { return [] }
             guard macroNames.contains(name) else {
@@ -216,6 +218,9 @@ extension Compiler {
                 error(tNode.position, "unknown template '\(template)'; " + (templateNames.isEmpty ? "no templates are defined (add a 'templates:' section)" : "expected one of \(templateNames.sorted().joined(separator: ", "))"), rule: "unknown-template")
                 return []
             }
+            if to == "requester", let t = templates[template] {
+                checkRequesterSafe(t, at: tNode.position, what: "template '\(template)', sent to the requester,")
+            }
             return [.notify(recipient: to, template: template)]
         case "follow_up":
             guard let e = entries(v, allowed: ["after", "note"], context: "follow_up"),
@@ -226,5 +231,13 @@ extension Compiler {
             error(entry.keyPosition, "unknown action '\(entry.key)'; expected one of \(Compiler.actionKeys.joined(separator: ", "))", rule: "action")
             return []
         }
+    }
+
+    /// A text a requester will read may only show what the requester view shows.
+    mutating func checkRequesterSafe(_ template: Template, at position: SourcePosition, what: String) {
+        let hidden = template.privatePlaceholders
+        guard !hidden.isEmpty else { return }
+        error(position, "\(what) shows \(hidden.map { "{{\($0)}}" }.joined(separator: ", ")), which a requester may not see; "
+              + "use \(Template.requesterPlaceholders.sorted().map { "{{\($0)}}" }.joined(separator: ", "))", rule: "requester-private-placeholder")
     }
 }

@@ -270,6 +270,7 @@ extension Compiler {
             result[item.key] = checkTemplate(text, at: item.value.position)
         }
         templateNames = Set(result.keys)
+        templates = result
         return result
     }
 }

@@ -10,6 +10,7 @@ struct Compiler {
     var queueNames: Set<String> = []
     var calendarNames: Set<String> = [BusinessCalendar.alwaysOpen.name]
     var templateNames: Set<String> = []
+    var templates: [String: Template] = [:]
     var macroNames: Set<String> = []
     /// Webhook hosts inside the network that the node's configuration admits.
     var allowedWebhookHosts: Set<String> = []

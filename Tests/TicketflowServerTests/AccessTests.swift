@@ -4,6 +4,7 @@ import Hummingbird
 import TicketflowAPI
 import TicketflowCore
 import TicketflowServer
+import TicketflowTesting
 import Testing
 
 /// Identities and the one authorization policy, against the application `ticketflow serve`
@@ -153,8 +154,17 @@ import Testing
 
     /// A unique string in a private comment, an internal field and an internal note is
     /// in the ticket; nothing a requester can reach shows it.
+    /// The test workflow, plus a notification to the requester on every change: texts a
+    /// requester receives, made by the workflow.
+    static let notifyingWorkflow = TestNodes.workflow + """
+
+    templates: {changed: "Ticket {{ticket.id}} ({{ticket.subject}}) is {{ticket.status}}, {{ticket.priority}}, for {{ticket.requester.name}}"}
+    triggers:
+      - {name: tell-requester, on: [ticket.updated, ticket.commented], then: [{notify: {to: requester, template: changed}}]}
+    """
+
     @Test func privateStringsNeverReachARequester() async throws {
-        try await InProcessApp.run { api in
+        try await InProcessApp.run(workflow: Self.notifyingWorkflow) { api in
             let people = try await Self.makePeople(api)
             let rita = api.with(token: people.tokens["requester"])
             let canary = "CANARY-\(UUID().uuidString)"
@@ -176,6 +186,18 @@ import Testing
             }
             let replied = try await rita.send(.post, "/api/v1/tickets/\(id)/comments", CommentRequest(body: "thanks"))
             seen.append(replied.text)
+            // The notifications addressed to her, and the webhook payloads they become.
+            // Every notification addressed to her (from the journal: the outbox may already have
+            // delivered them), as the webhook payloads they become.
+            let journal = try #require(try await api.node.events(of: id))
+            let notifications = journal.compactMap { event -> TicketflowCore.Notification? in
+                if case .notified(let n) = event.change, n.recipient == People.requesterEmail { return n } else { return nil }
+            }
+            #expect(notifications.count >= 3)
+            for n in notifications {
+                seen.append(String(decoding: JSONOutput.bytes(WebhookPayload(id: n.id, ticket: id, recipient: n.recipient,
+                                                                             template: n.template, body: n.body)), as: UTF8.self))
+            }
             for text in seen { #expect(!text.contains(canary), "\(text)") }
             let view = try await rita.send(.get, "/api/v1/tickets/\(id)").decode(RequesterTicketView.self)
             #expect(view.comments?.map(\.body) == ["We are on it", "thanks"])
@@ -255,10 +277,10 @@ import Testing
             #expect(audit.entries.contains { $0.cause.kind == .agent && $0.cause.name == agentID })
             // Bad users change nothing.
             for (body, code) in [(#"{"name":"X","email":"rita@example.com","role":"agent","line":"L1"}"#, "email_taken"),
-                                 (#"{"name":"X","email":"x1@example.com","role":"agent"}"#, "missing_field"),
+                                 (#"{"name":"X","email":"x1@example.com","role":"agent"}"#, "not_for_role"),
                                  (#"{"name":"X","email":"x2@example.com","role":"agent","line":"L7"}"#, "unknown_line"),
-                                 (#"{"name":"X","email":"x3@example.com","role":"requester","line":"L1"}"#, "invalid_field"),
-                                 (#"{"name":"X","email":"x4@example.com","role":"agent","scopes":["tickets:read"],"line":"L1"}"#, "invalid_field"),
+                                 (#"{"name":"X","email":"x3@example.com","role":"requester","line":"L1"}"#, "not_for_role"),
+                                 (#"{"name":"X","email":"x4@example.com","role":"agent","scopes":["tickets:read"],"line":"L1"}"#, "not_for_role"),
                                  (#"{"name":"X","email":"x5@example.com","role":"king"}"#, "invalid_field"),
                                  (#"{"name":"X","email":"no-at-sign","role":"admin"}"#, "invalid_field")] {
                 let reply = try await api.send(.post, "/api/v1/users", raw: body)
@@ -268,7 +290,8 @@ import Testing
             #expect(users.count == 8)
             // An admin cannot lock themselves out.
             let me = try await api.send(.patch, "/api/v1/users/admin", UserChangeRequest(role: .agent, line: "L1"))
-            #expect(me.status == .unprocessableContent)
+            #expect(me.status == .unprocessableContent && me.errorCode == "self_lockout")
+            #expect(try await api.send(.patch, "/api/v1/users/admin", raw: #"{"name":null}"#).errorCode == "empty_update")
             // A role change is logged as such and takes effect at once.
             let sue = api.with(token: people.tokens["supervisor"])
             #expect(try await sue.send(.get, "/api/v1/security-log").status == .forbidden)

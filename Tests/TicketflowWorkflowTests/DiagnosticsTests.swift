@@ -19,6 +19,35 @@ import TicketflowCore
         return outcome
     }
 
+    /// What a requester reads (a notification to them, a rule's public comment) may only show
+    /// what the requester view shows; texts for staff may show anything.
+    @Test func textsForRequestersShowOnlyWhatTheyMaySee() throws {
+        let source = """
+        workflow: w
+        lines: [{name: L1, queue: q1}]
+        templates:
+          leaky: "{{ticket.subject}} {{ticket.fields.internal}} {{ticket.assignee}}"
+          fine: "#{{ticket.id}} {{ticket.subject}} is {{ticket.status}}"
+        triggers:
+          - {name: a, on: ticket.created, then: [{notify: {to: requester, template: leaky}}]}
+          - {name: b, on: ticket.created, then: [{comment: {public: true, body: "tags {{ticket.tags}}"}}]}
+          - {name: c, on: ticket.created, then: [{notify: {to: boss@example.com, template: leaky}}, {notify: {to: requester, template: fine}}]}
+          - {name: d, on: ticket.created, then: [{comment: {public: false, body: "queue {{ticket.queue}} {{ticket.fields.internal}}"}}]}
+        """
+        let outcome = WorkflowLoader.load(text: source)
+        #expect(outcome.errors.map(\.rule) == ["requester-private-placeholder", "requester-private-placeholder"])
+        #expect(outcome.errors.first?.message.contains("{{ticket.fields.internal}}, {{ticket.assignee}}") == true)
+        // Rendering for a requester leaves private values out, whatever the check let through.
+        let (template, _) = Template.parse("{{ticket.subject}}|{{ticket.fields.internal}}|{{ticket.assignee}}")
+        let workflow = try #require(WorkflowLoader.load(text: "workflow: w\nlines: [{name: L1, queue: q1}]\n").workflow)
+        var ticket = Ticket(id: "1", subject: "Printer", description: "", requester: Requester(name: "A", email: "a@x"), channel: .web,
+                            priority: .low, status: "new", createdAt: Instant(millis: 0))
+        ticket.fields = ["internal": "SECRET"]
+        ticket.assignee = "bob"
+        #expect(template.renderForRequester(ticket, workflow: workflow) == "Printer||")
+        #expect(template.render(ticket, workflow: workflow) == "Printer|SECRET|bob")
+    }
+
     @Test func reportsAllFiveMistakesWithLinesAndColumns() throws {
         let outcome = load("five-mistakes.yaml")
         let expected = try String(contentsOfFile: Self.fixtures + "/five-mistakes.expected", encoding: .utf8)

@@ -53,7 +53,7 @@ struct UserRoutes: Sendable {
         let (body, _) = try await JSONResponse.decode(NewUserRequest.self, request, limit: maxBody)
         let line = try await checkedLine(body.line, role: body.role)
         if body.scopes != nil && body.role != .service {
-            throw APIError(.unprocessableContent, "invalid_field", "only service accounts have scopes")
+            throw APIError(.unprocessableContent, "not_for_role", "only service accounts have scopes")
         }
         let account = Account(id: TokenSecret.id("usr"), name: body.name, email: body.email, role: body.role, line: line,
                               scopes: Set(body.scopes ?? []), createdAt: now)
@@ -80,6 +80,9 @@ struct UserRoutes: Sendable {
     func updateUser(_ request: Request, _ context: Context) async throws -> Response {
         var account = try account(context)
         let (body, _) = try await JSONResponse.decode(UserChangeRequest.self, request, limit: maxBody)
+        if body.isEmpty {
+            throw APIError(.unprocessableContent, "empty_update", "nothing to change: give name, email, role, line, scopes, active or password")
+        }
         let actor = context.identity?.account ?? "-"
         var log: [SecurityEntry] = []
         let at = now, address = Routes.address(context)
@@ -100,7 +103,7 @@ struct UserRoutes: Sendable {
             if !active { log.append(SecurityEntry(at: at, actor: actor, action: .userDeactivated, subject: account.id, address: address)) }
         }
         if account.id == context.identity?.account, account.role != .admin || !account.active {
-            throw APIError(.unprocessableContent, "invalid_field", "an admin cannot take away their own admin role or deactivate themselves")
+            throw APIError(.unprocessableContent, "self_lockout", "an admin cannot take away their own admin role or deactivate themselves")
         }
         log.append(SecurityEntry(at: at, actor: actor, action: .userChanged, subject: account.id, address: address))
         if account.role == .agent, let line = account.line {
@@ -172,10 +175,10 @@ struct UserRoutes: Sendable {
     /// An agent's line, required for agents (one the workflow has) and refused for everyone else.
     private func checkedLine(_ name: String?, role: Role) async throws -> String? {
         guard role == .agent else {
-            if name != nil { throw APIError(.unprocessableContent, "invalid_field", "only agents have a line") }
+            if name != nil { throw APIError(.unprocessableContent, "not_for_role", "only agents have a line") }
             return nil
         }
-        guard let name else { throw APIError(.unprocessableContent, "missing_field", "an agent needs a 'line' (e.g. L1)") }
+        guard let name else { throw APIError(.unprocessableContent, "not_for_role", "an agent needs a 'line' (e.g. L1)") }
         let lines = await node.workflow.lines
         guard lines.contains(where: { $0.name == name }) else {
             throw APIError(.conflict, "unknown_line", "no line '\(name)'; the workflow has \(lines.map(\.name).joined(separator: ", "))")
