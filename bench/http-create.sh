@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 durability=${2:-full}
-bin=.build/release/ticketflow
+bin=${TICKETFLOW_BIN:-.build/release/ticketflow}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 dir=$(mktemp -d /tmp/tf-bench-http.XXXXXX)
 # The node's first admin; wrk's script sends it (bench/create-ticket.lua).

@@ -71,14 +71,19 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
     public var type: String?
     public var status: String?
     public var fields: [String: String]?
+    /// Tags to add and to remove.
+    public var addTags: [String]?
+    public var removeTags: [String]?
 
     public init(subject: String? = nil, description: String? = nil, priority: String? = nil, type: String? = nil,
-                status: String? = nil, fields: [String: String]? = nil) {
+                status: String? = nil, fields: [String: String]? = nil, addTags: [String]? = nil, removeTags: [String]? = nil) {
         self.subject = subject; self.description = description; self.priority = priority; self.type = type
-        self.status = status; self.fields = fields
+        self.status = status; self.fields = fields; self.addTags = addTags; self.removeTags = removeTags
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case subject, description, priority, type, status, fields }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case subject, description, priority, type, status, fields, addTags = "add_tags", removeTags = "remove_tags"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self, in: "a ticket update")
@@ -90,11 +95,14 @@ public struct TicketUpdateRequest: Codable, Sendable, Equatable {
         type = try c.string(CodingKeys.type, max: RequestLimits.identifier)
         status = try c.string(CodingKeys.status, max: RequestLimits.identifier)
         fields = try c.stringMap(CodingKeys.fields)
+        addTags = try c.strings(CodingKeys.addTags)
+        removeTags = try c.strings(CodingKeys.removeTags)
     }
 
     /// The changes as the engine takes them: one entry per field set.
     public var changes: TicketChanges {
-        TicketChanges(subject: subject, description: description, priority: priority, type: type, status: status, fields: fields ?? [:])
+        TicketChanges(subject: subject, description: description, priority: priority, type: type, status: status, fields: fields ?? [:],
+                      addTags: addTags ?? [], removeTags: removeTags ?? [])
     }
 }
 

@@ -138,7 +138,12 @@ struct Decider {
             // Validate everything first, so that a bad field changes nothing.
             let entries = fieldChanges.entries
             for (field, value) in entries { try validate(field: field, value: value) }
+            for tag in fieldChanges.addTags + fieldChanges.removeTags where tag.isEmpty || tag.contains(",") {
+                throw Rejection(.invalidField, "a tag must not be empty or contain a comma: '\(tag)'")
+            }
             for (field, value) in entries { try set(field: field, to: value, cause: cause) }
+            if !fieldChanges.addTags.isEmpty { try perform(.addTags(fieldChanges.addTags), cause: cause, strict: true, depth: 0) }
+            if !fieldChanges.removeTags.isEmpty { try perform(.removeTags(fieldChanges.removeTags), cause: cause, strict: true, depth: 0) }
             raised.insert(.updated)
         case let .setStatus(_, status, cause):
             try set(field: "status", to: status, cause: cause)

@@ -10,15 +10,19 @@ public struct TicketChanges: Hashable, Codable, Sendable {
     /// Checked by the engine against the workflow's statuses and transitions.
     public var status: String?
     public var fields: [String: String]
+    /// Tags to add and to remove (after the fields are set; a tag in both ends up removed).
+    public var addTags: [String]
+    public var removeTags: [String]
 
     public init(subject: String? = nil, description: String? = nil, priority: String? = nil, type: String? = nil,
-                status: String? = nil, fields: [String: String] = [:]) {
+                status: String? = nil, fields: [String: String] = [:], addTags: [String] = [], removeTags: [String] = []) {
         self.subject = subject; self.description = description; self.priority = priority
-        self.type = type; self.status = status; self.fields = fields
+        self.type = type; self.status = status; self.fields = fields; self.addTags = addTags; self.removeTags = removeTags
     }
 
     public var isEmpty: Bool {
         subject == nil && description == nil && priority == nil && type == nil && status == nil && fields.isEmpty
+            && addTags.isEmpty && removeTags.isEmpty
     }
 
     /// The changes as (field, value), sorted by field name, custom fields as `fields.NAME` —

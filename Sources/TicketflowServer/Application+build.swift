@@ -131,8 +131,14 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
 
     let router = Router(context: NodeRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(routes: table))
+    #if TICKETFLOW_BENCH_WITHOUT_ACCESS_POLICY
+    // Only in the build `make bench` makes to measure what authentication and the policy
+    // cost (bench/run.sh, a separate build path): no identity, no policy. Never shipped.
+    logger.warning("built without authentication and authorization: for benchmarks only")
+    #else
     router.add(middleware: AuthenticationMiddleware(access: access))
     router.add(middleware: AuthorizationMiddleware(routes: table, metricsOpen: config.metricsOpen))
+    #endif
     if let cluster {
         cluster.middleware(router)
         cluster.routes(router)

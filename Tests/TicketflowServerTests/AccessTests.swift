@@ -271,6 +271,13 @@ import Testing
             #expect(try await agent.send(.put, "/api/v1/agents/someone-else/presence", PresenceRequest(presence: .online)).status == .forbidden)
             // An agent acts as themselves: naming someone else is refused, and comments carry their name.
             let t = try await api.create()
+            // Agents work tags and fields.
+            let tagged = try await agent.send(.patch, "/api/v1/tickets/\(t.id)", TicketUpdateRequest(fields: ["os": "linux"], addTags: ["vip", "printer"]))
+            #expect(tagged.status == .ok)
+            #expect(try tagged.decode(TicketView.self).tags == ["printer", "vip"])
+            let untagged = try await agent.send(.patch, "/api/v1/tickets/\(t.id)", TicketUpdateRequest(removeTags: ["vip"]))
+            #expect(try untagged.decode(TicketView.self).tags == ["printer"])
+            #expect(try await agent.send(.patch, "/api/v1/tickets/\(t.id)", raw: #"{"add_tags":["a,b"]}"#).status == .unprocessableContent)
             #expect(try await agent.send(.post, "/api/v1/tickets/\(t.id)/escalate", headers: [.agent: "bob"]).status == .forbidden)
             #expect(try await agent.send(.post, "/api/v1/tickets/\(t.id)/escalate").status == .ok)
             let audit = try await api.send(.get, "/api/v1/tickets/\(t.id)/audit").decode(AuditView.self)
