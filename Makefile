@@ -20,11 +20,13 @@ build: deps
 	$(SWIFT) build -c release --product ticketflow
 
 ## run: a single node with the default workflow, its SQLite file under ./data, on http://127.0.0.1:8080.
-## The first admin's token is $$TICKETFLOW_ADMIN_TOKEN, or a development default (docs/security.md).
+## The first admin's token and password are $$TICKETFLOW_ADMIN_TOKEN and $$TICKETFLOW_ADMIN_PASSWORD,
+## or development defaults (docs/security.md).
 run: build
-	@token=$${TICKETFLOW_ADMIN_TOKEN:-dev-admin-token-change-me}; \
-	echo "sign in with the admin token: curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/api/v1/tickets"; \
-	TICKETFLOW_ADMIN_TOKEN=$$token $(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
+	@token=$${TICKETFLOW_ADMIN_TOKEN:-dev-admin-token-change-me}; password=$${TICKETFLOW_ADMIN_PASSWORD:-dev-admin-password}; \
+	echo "API:     curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/api/v1/tickets"; \
+	echo "browser: http://127.0.0.1:8080/login as admin@localhost with password $$password (set on a fresh ./data only)"; \
+	TICKETFLOW_ADMIN_TOKEN=$$token TICKETFLOW_ADMIN_PASSWORD=$$password $(BIN) serve --workflow workflows/b2c-support.yaml --data ./data --host 127.0.0.1 --port 8080
 
 ## browser-deps: Debian's chromium and Playwright for Python (in .build/venv-browser), for the
 ## end-to-end browser test; installed only when missing.

@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     /// The first admin's API token on a fresh data directory (`TICKETFLOW_ADMIN_TOKEN`); nil:
     /// a random one is generated and printed once to the terminal.
     public var adminToken: String?
+    /// The first admin's password for browser sign-in (`TICKETFLOW_ADMIN_PASSWORD`), set on a
+    /// fresh data directory only; nil: none (an admin can set one later).
+    public var adminPassword: String?
     /// Whether `/metrics` answers without a token (for a scraper on a trusted network).
     public var metricsOpen = false
     /// The node sits behind a TLS-terminating proxy: session cookies are marked `Secure`.
@@ -108,7 +111,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
             token cannot be shown (it is never written to a log): set TICKETFLOW_ADMIN_TOKEN to the token you want
             """)
     }
-    if let generated = try access.bootstrap(adminToken: config.adminToken) {
+    if let generated = try access.bootstrap(adminToken: config.adminToken, adminPassword: config.adminPassword) {
         // To the terminal only, once: never to a log file.
         FileHandle.standardOutput.write(Data("""
             first start: created the admin account. Its API token (shown once, keep it):

@@ -74,6 +74,13 @@ struct Serve: AsyncParsableCommand {
             }
             config.adminToken = token
         }
+        if let password = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_PASSWORD"] {
+            guard password.count >= 12, password.utf8.count <= 72 else {
+                FileHandle.standardError.write(Data("ticketflow: TICKETFLOW_ADMIN_PASSWORD must be 12 characters to 72 bytes\n".utf8))
+                throw ExitCode(1)
+            }
+            config.adminPassword = password
+        }
         if let cluster, let node {
             let file: ClusterConfig
             do { file = try ClusterConfig.load(path: cluster) } catch {

@@ -157,6 +157,15 @@ import Testing
         }
     }
 
+    @Test func theFirstAdminSignsInWithThePasswordGivenAtFirstStart() async throws {
+        try await InProcessApp.run(configure: { $0.adminPassword = "first admin password" }) { api in
+            var browser = Browser(api)
+            let signedIn = try await browser.signIn("admin@localhost", "first admin password")
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/")
+            #expect(try await browser.send(.get, "/").status == .ok)
+        }
+    }
+
     @Test func staffLandOnTheDashboardAndItsScriptIsAFile() async throws {
         try await InProcessApp.run { api in
             let made = try await api.send(.post, "/api/v1/users", NewUserRequest(name: "Sue", email: "sue@example.com", role: .supervisor, password: Self.password))

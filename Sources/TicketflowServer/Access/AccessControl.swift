@@ -82,7 +82,7 @@ public final class AccessControl: Sendable {
     /// `TICKETFLOW_ADMIN_TOKEN`) or a random one, and returns the token when it was generated
     /// (for the caller to print once to the terminal — never to a log). Otherwise makes sure
     /// a given `token` still signs the admin in (so a restart with the same environment works).
-    public func bootstrap(adminToken token: String?) throws -> String? {
+    public func bootstrap(adminToken token: String?, adminPassword: String? = nil) throws -> String? {
         guard try store.accountCount() == 0 else {
             if let token {
                 let hash = TokenSecret.hash(token)
@@ -105,6 +105,7 @@ public final class AccessControl: Sendable {
         let record = TokenRecord(id: TokenSecret.id("tok"), account: admin.id, label: "first start", createdAt: now)
         try store.addAccount(admin, token: (record, TokenSecret.hash(secret)),
                              log: SecurityEntry(at: now, actor: "-", action: .adminCreated, subject: admin.id, address: nil))
+        if let adminPassword { try store.setPassword(of: admin.id, hash: Self.hashPassword(adminPassword)) }
         return token == nil ? secret : nil
     }
 
