@@ -1,7 +1,7 @@
 import TicketflowCore
 
 /// A ticket as its requester may see it. Built only from what a requester may know: no
-/// private comments or internal notes, no custom fields (none is marked public yet), no
+/// private comments or internal notes, only the custom fields the workflow marks public, no
 /// tags, skills, line, queue, SLA clocks, rule names or audit trail, and of the assignee only a
 /// display name. Every answer to a requester is made of this type, never of `TicketView`.
 public struct RequesterTicketView: Codable, Sendable, Equatable {
@@ -10,6 +10,8 @@ public struct RequesterTicketView: Codable, Sendable, Equatable {
     public var description: String
     public var status: String
     public var priority: Priority
+    /// The custom fields the workflow's `portal.public_fields` names; no other.
+    public var fields: [String: String]
     public var createdAt: String
     public var updatedAt: String
     /// The display name of whoever works the ticket, if anyone does.
@@ -17,14 +19,14 @@ public struct RequesterTicketView: Codable, Sendable, Equatable {
     /// The public thread; left out of lists.
     @OmittedWhenNil public var comments: [RequesterCommentView]?
 
-    public init(id: String, subject: String, description: String, status: String, priority: Priority, createdAt: String,
-                updatedAt: String, assignedTo: String?, comments: [RequesterCommentView]?) {
+    public init(id: String, subject: String, description: String, status: String, priority: Priority, fields: [String: String],
+                createdAt: String, updatedAt: String, assignedTo: String?, comments: [RequesterCommentView]?) {
         self.id = id; self.subject = subject; self.description = description; self.status = status; self.priority = priority
-        self.createdAt = createdAt; self.updatedAt = updatedAt; self.assignedTo = assignedTo; self.comments = comments
+        self.fields = fields; self.createdAt = createdAt; self.updatedAt = updatedAt; self.assignedTo = assignedTo; self.comments = comments
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, subject, description, status, priority, createdAt = "created_at", updatedAt = "updated_at"
+        case id, subject, description, status, priority, fields, createdAt = "created_at", updatedAt = "updated_at"
         case assignedTo = "assigned_to", comments
     }
 }

@@ -23,6 +23,8 @@ public struct Workflow: Hashable, Codable, Sendable {
     public var triggerLoopCap: Int
     /// Where the node delivers notifications: an HTTP(S) webhook, or nil for the log sink.
     public var webhook: String?
+    /// What requesters see and choose in the portal.
+    public var portal = PortalSettings()
 
     public init(name: String, version: String, statuses: [String], initialStatus: String? = nil,
                 solvedStatuses: Set<String>? = nil, transitions: [String: Set<String>]? = nil,
@@ -215,5 +217,16 @@ public indirect enum Action: Hashable, Codable, Sendable {
         case .comment: return ["comment"]
         case .macro, .notify, .followUp: return []
         }
+    }
+}
+
+/// The workflow's `portal:` section: which custom fields requesters see and fill in (every
+/// other field stays internal), and which priorities they may choose.
+public struct PortalSettings: Hashable, Codable, Sendable {
+    public var publicFields: [String] = []
+    public var priorities: [Priority] = Priority.allCases
+    public init(publicFields: [String] = [], priorities: [Priority] = Priority.allCases) {
+        self.publicFields = publicFields
+        self.priorities = priorities
     }
 }

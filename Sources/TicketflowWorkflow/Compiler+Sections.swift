@@ -5,7 +5,7 @@ extension Compiler {
     static let topLevelKeys = [
         "apiVersion", "kind", "workflow", "version", "description", "include", "settings", "statuses",
         "initial_status", "solved_statuses", "transitions", "lines", "queues", "calendars", "templates",
-        "sla", "triggers", "automations", "macros", "delivery",
+        "sla", "triggers", "automations", "macros", "delivery", "portal",
     ]
 
     /// Compiles the merged root mapping. Returns nil when any error was found.
@@ -64,11 +64,14 @@ extension Compiler {
         let automations = top["automations"].map { compileAutomations($0.value) } ?? []
         let macros = top["macros"].map { compileMacros($0.value) } ?? [:]
 
+        let portal = top["portal"].map { compilePortal($0.value) } ?? PortalSettings()
+
         guard !diagnostics.contains(where: { $0.severity == .error }), let name else { return nil }
-        let workflow = Workflow(name: name, version: version, statuses: statuses, initialStatus: initial,
+        var workflow = Workflow(name: name, version: version, statuses: statuses, initialStatus: initial,
                                 solvedStatuses: solved, transitions: transitions, lines: lines, queues: queues,
                                 calendars: calendars, slaPolicies: sla, triggers: triggers, automations: automations,
                                 macros: macros, templates: templates, triggerLoopCap: loopCap, webhook: webhook)
+        workflow.portal = portal
         checkSemantics(workflow, top: top)
         return diagnostics.contains(where: { $0.severity == .error }) ? nil : workflow
     }
@@ -272,5 +275,45 @@ extension Compiler {
         templateNames = Set(result.keys)
         templates = result
         return result
+    }
+
+    /// `portal: {public_fields: [name, …], priorities: [low, …]}`.
+    mutating func compilePortal(_ node: Syntax) -> PortalSettings {
+        var settings = PortalSettings()
+        guard let e = entries(node, allowed: ["public_fields", "priorities"], context: "portal") else { return settings }
+        if let f = e["public_fields"] {
+            guard case .list(let items, _) = f.value else {
+                error(f.value.position, "public_fields must be a list of custom field names", rule: "type")
+                return settings
+            }
+            for item in items {
+                guard let name = string(item, context: "a public field") else { continue }
+                guard !name.isEmpty, name.count <= 100, !name.contains("."), !name.contains(",") else {
+                    error(item.position, "'\(name)' is not a custom field name", rule: "portal")
+                    continue
+                }
+                if name == "satisfaction" || name == "satisfaction_comment" {
+                    error(item.position, "'\(name)' is the portal's own rating field", rule: "portal")
+                    continue
+                }
+                settings.publicFields.append(name)
+            }
+        }
+        if let p = e["priorities"] {
+            guard case .list(let items, _) = p.value, !items.isEmpty else {
+                error(p.value.position, "priorities must be a non-empty list of low, normal, high, urgent", rule: "type")
+                return settings
+            }
+            settings.priorities = []
+            for item in items {
+                guard let text = string(item, context: "a priority") else { continue }
+                guard let priority = Priority(rawValue: text) else {
+                    error(item.position, "unknown priority '\(text)'; expected low, normal, high or urgent", rule: "portal")
+                    continue
+                }
+                settings.priorities.append(priority)
+            }
+        }
+        return settings
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import TicketflowAPI
 import TicketflowCore
 import TicketflowServer
+import TicketflowTesting
 import Testing
 
 /// Sign-in, sessions, CSRF and the portal's forms at the HTTP level, in process. (The pages
@@ -154,6 +155,37 @@ import Testing
             let id = try await api.send(.get, "/api/v1/users").decode(UserList.self).users.first { $0.email == "rita@example.com" }!.id
             #expect(try await api.send(.patch, "/api/v1/users/\(id)", UserChangeRequest(active: false)).status == .ok)
             #expect(try await browser.signIn("rita@example.com", Self.password).status == .unauthorized)
+        }
+    }
+
+    /// The workflow decides which fields requesters see and fill in, and which priorities they choose.
+    @Test func theWorkflowMarksFieldsPublicAndLimitsPriorities() async throws {
+        let workflow = TestNodes.workflow + "\nportal: {public_fields: [order], priorities: [low, normal]}\n"
+        try await InProcessApp.run(workflow: workflow) { api in
+            try await Self.requester(api)
+            var browser = Browser(api)
+            _ = try await browser.signIn("rita@example.com", Self.password)
+            let form = try await browser.send(.get, "/portal/new")
+            #expect(form.text.contains(#"name="field.order""#) && !form.text.contains(#"value="urgent""#))
+            let csrf = try #require(Browser.csrf(form.text))
+            #expect(try await browser.send(.post, "/portal/tickets", form: ["csrf": csrf, "subject": "s", "priority": "urgent"]).status == .unprocessableContent)
+            let made = try await browser.send(.post, "/portal/tickets", form: ["csrf": csrf, "subject": "Where is it?", "field.order": "A-17"])
+            let location = try #require(made.headers[.location])
+            let id = String(location.split(separator: "/").last!)
+            #expect(try await api.send(.patch, "/api/v1/tickets/\(id)", TicketUpdateRequest(fields: ["margin": "INTERNAL-42"])).status == .ok)
+            let page = try await browser.send(.get, location)
+            #expect(page.text.contains("A-17") && !page.text.contains("INTERNAL-42"))
+            // The same through the API: the requester view has the public field only, and a
+            // requester cannot set an internal one.
+            let token = try await api.send(.post, "/api/v1/users", NewUserRequest(name: "Otto", email: "otto@example.com", role: .requester))
+            let otto = api.with(token: try token.decode(UserView.self).token)
+            let mine = try await otto.send(.post, "/api/v1/tickets", NewTicketRequest(subject: "x", requester: RequesterInput(email: "o@x"), fields: ["order": "B-2"]))
+            #expect(try mine.decode(RequesterTicketView.self).fields == ["order": "B-2"])
+            let refused = try await otto.send(.post, "/api/v1/tickets", NewTicketRequest(subject: "x", requester: RequesterInput(email: "o@x"), fields: ["margin": "1"]))
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "not_for_role")
+            let view = try await api.with(token: nil).send(.get, "/api/v1/tickets/\(id)")
+            #expect(view.status == .unauthorized)
+            #expect(try await api.send(.get, "/api/v1/tickets/\(id)").decode(TicketView.self).fields == ["order": "A-17", "margin": "INTERNAL-42"])
         }
     }
 

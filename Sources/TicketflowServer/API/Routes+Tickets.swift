@@ -10,6 +10,10 @@ extension Routes {
         let (body, _) = try await JSONResponse.decode(NewTicketRequest.self, request, limit: maxBody)
         var draft = body.draft
         if case .ownTickets = context.reach, let me = context.identity {
+            try await checkRequesterInput(context, fields: draft.fields, priority: body.priority)
+            if !draft.tags.isEmpty || !draft.requiredSkills.isEmpty || draft.type != nil {
+                throw APIError(.unprocessableContent, "not_for_role", "a requester cannot set tags, skills or the type")
+            }
             // A requester opens tickets for themselves only, through the web.
             draft.requester = Requester(name: me.name, email: me.email, organization: draft.requester.organization)
             draft.channel = .web
@@ -70,7 +74,10 @@ extension Routes {
         let rows = try await node.tickets(matching: filter)
         if requester != nil {
             var views: [RequesterTicketView] = []
-            for row in rows { views.append(RequesterTicketView(row.ticket, assigneeName: await assigneeName(row.ticket), withComments: false)) }
+            let publicFields = wf.portal.publicFields
+            for row in rows {
+                views.append(RequesterTicketView(row.ticket, assigneeName: await assigneeName(row.ticket), publicFields: publicFields, withComments: false))
+            }
             return JSONResponse.make(RequesterTicketPage(tickets: views, nextAfter: rows.count == filter.limit ? rows.last?.number : nil))
         }
         return JSONResponse.make(TicketPage(tickets: rows.map { TicketView($0.ticket, workflow: wf, withComments: false) },

@@ -146,7 +146,8 @@ struct Routes: Sendable {
     /// A ticket as the caller may see it: the requester view for a requester, else the full one.
     func ticketResponse(_ ticket: Ticket, _ context: Context, status: HTTPResponse.Status = .ok) async -> Response {
         if case .ownTickets = context.reach {
-            return JSONResponse.make(RequesterTicketView(ticket, assigneeName: await assigneeName(ticket)), status: status)
+            return JSONResponse.make(RequesterTicketView(ticket, assigneeName: await assigneeName(ticket),
+                                                         publicFields: await node.workflow.portal.publicFields), status: status)
         }
         return JSONResponse.make(TicketView(ticket, workflow: await node.workflow), status: status)
     }
@@ -155,6 +156,20 @@ struct Routes: Sendable {
     func assigneeName(_ ticket: Ticket) async -> String? {
         guard let id = ticket.assignee else { return nil }
         return await agents.agent(id)?.name ?? "Support"
+    }
+
+    /// What a requester may put in a new ticket or a change: only the fields the workflow marks
+    /// public and the priorities it offers them (anything else is refused, not dropped).
+    func checkRequesterInput(_ context: Context, fields: [String: String], priority: Priority?) async throws {
+        guard case .ownTickets = context.reach else { return }
+        let portal = await node.workflow.portal
+        if let hidden = fields.keys.sorted().first(where: { !portal.publicFields.contains($0) }) {
+            throw APIError(.unprocessableContent, "not_for_role", "a requester cannot set the field '\(hidden)'")
+        }
+        if let priority, !portal.priorities.contains(priority) {
+            throw APIError(.unprocessableContent, "not_for_role",
+                           "a requester may choose \(portal.priorities.map(\.rawValue).joined(separator: ", ")), not \(priority.rawValue)")
+        }
     }
 
     /// For a requester, the ticket must be theirs; anyone else's answers exactly as a ticket

@@ -51,9 +51,11 @@ extension NewTicketRequest {
 }
 
 extension RequesterTicketView {
-    /// The requester's view of a ticket: public comments only, the assignee by display name.
-    public init(_ t: Ticket, assigneeName: String?, withComments: Bool = true) {
+    /// The requester's view of a ticket: public comments only, the fields the workflow marks
+    /// public only, the assignee by display name.
+    public init(_ t: Ticket, assigneeName: String?, publicFields: [String], withComments: Bool = true) {
         self.init(id: t.id, subject: t.subject, description: t.description, status: t.status, priority: t.priority,
+                  fields: t.fields.filter { publicFields.contains($0.key) },
                   createdAt: t.createdAt.iso8601, updatedAt: t.updatedAt.iso8601, assignedTo: assigneeName,
                   comments: withComments ? t.comments.filter(\.isPublic).map(RequesterCommentView.init) : nil)
     }

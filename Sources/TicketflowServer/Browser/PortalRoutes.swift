@@ -35,7 +35,7 @@ struct PortalRoutes: Sendable {
 
     func newTicketPage(_ request: Request, _ context: Context) async throws -> Response {
         let me = try identity(context)
-        return BrowserPages.render("portal-new", NewTicketPage(name: me.name, csrf: context.csrf ?? "", error: nil))
+        return BrowserPages.render("portal-new", NewTicketPage(name: me.name, csrf: context.csrf ?? "", error: nil, portal: await node.workflow.portal))
     }
 
     func ticketPage(_ request: Request, _ context: Context) async throws -> Response {
@@ -51,14 +51,24 @@ struct PortalRoutes: Sendable {
         let form = try await checkedForm(request, context)
         guard let subject = form.text("subject"), subject.count <= RequestLimits.subject else {
             return BrowserPages.render("portal-new", NewTicketPage(name: me.name, csrf: context.csrf ?? "",
-                                                                   error: "A subject of at most \(RequestLimits.subject) characters is needed."),
+                                                                   error: "A subject of at most \(RequestLimits.subject) characters is needed.",
+                                                                   portal: await node.workflow.portal),
                                        status: .badRequest)
         }
         let description = form["description"] ?? ""
         guard description.count <= RequestLimits.text else { throw APIError(.badRequest, "invalid_field", "the description is too long") }
-        let priority = form["priority"].flatMap(Priority.init(rawValue:)) ?? .normal
+        let portal = await node.workflow.portal
+        let priority = form["priority"].flatMap(Priority.init(rawValue:)) ?? (portal.priorities.contains(.normal) ? .normal : portal.priorities[0])
+        var fields: [String: String] = [:]
+        for name in portal.publicFields {
+            if let value = form.text("field." + name) {
+                guard value.count <= 1000 else { throw APIError(.badRequest, "invalid_field", "'\(name)' is longer than 1000 characters") }
+                fields[name] = value
+            }
+        }
+        try await api.checkRequesterInput(context, fields: fields, priority: priority)
         let draft = NewTicket(id: "", subject: subject, description: description, requester: Requester(name: me.name, email: me.email),
-                              channel: .web, priority: priority)
+                              channel: .web, priority: priority, fields: fields)
         let (ticket, _) = try await node.create(draft, idempotencyKey: nil)
         return BrowserPages.redirect("/portal/tickets/\(ticket.id)")
     }
@@ -150,8 +160,10 @@ struct PortalRoutes: Sendable {
 
     private func render(_ ticket: Ticket, _ me: Identity, _ context: Context, error: String?,
                         status: HTTPResponse.Status = .ok) async throws -> Response {
-        let view = RequesterTicketView(ticket, assigneeName: await api.assigneeName(ticket))
+        let portal = await node.workflow.portal
+        let view = RequesterTicketView(ticket, assigneeName: await api.assigneeName(ticket), publicFields: portal.publicFields)
         let page = TicketPage(name: me.name, csrf: context.csrf ?? "", ticket: view,
+                              fields: view.fields.sorted { $0.key < $1.key }.map { FieldRow(name: $0.key, value: $0.value) },
                               comments: (view.comments ?? []).map { CommentRow(from: $0.from.rawValue, authorName: $0.authorName,
                                                                                at: Self.shown($0.at), body: $0.body) },
                               canReopen: await reopenTarget(ticket) != nil, canRate: await canRate(ticket),
@@ -167,6 +179,8 @@ struct PortalRoutes: Sendable {
     }
 
     struct TicketRow { var id, subject, status, updated: String }
+    struct FieldRow { var name, value: String }
+    struct FieldInput { var name: String }
     struct CommentRow { var from, authorName, at, body: String }
 
     struct Home {
@@ -184,8 +198,14 @@ struct PortalRoutes: Sendable {
         var name: String
         var csrf: String
         var error: String?
-        var priorities: [PriorityChoice] = Priority.allCases.map { PriorityChoice(value: $0.rawValue, selected: $0 == .normal) }
-        init(name: String, csrf: String, error: String?) { self.name = name; self.csrf = csrf; self.error = error }
+        var priorities: [PriorityChoice]
+        var fields: [FieldInput]
+        init(name: String, csrf: String, error: String?, portal: PortalSettings) {
+            self.name = name; self.csrf = csrf; self.error = error
+            let preselected = portal.priorities.contains(.normal) ? Priority.normal : portal.priorities[0]
+            priorities = portal.priorities.map { PriorityChoice(value: $0.rawValue, selected: $0 == preselected) }
+            fields = portal.publicFields.map(FieldInput.init)
+        }
     }
 
     struct PriorityChoice { var value: String; var selected: Bool }
@@ -196,6 +216,7 @@ struct PortalRoutes: Sendable {
         var name: String
         var csrf: String
         var ticket: RequesterTicketView
+        var fields: [FieldRow]
         var comments: [CommentRow]
         var canReopen: Bool
         var canRate: Bool

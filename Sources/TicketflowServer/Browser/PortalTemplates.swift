@@ -37,6 +37,7 @@ enum PortalTemplates {
       <label for="description">Description</label><textarea id="description" name="description" maxlength="60000"></textarea>
       <label for="priority">Priority</label>
       <select id="priority" name="priority">{{#priorities}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/priorities}}</select>
+      {{#fields}}<label for="field-{{name}}">{{name}}</label><input type="text" id="field-{{name}}" name="field.{{name}}" maxlength="1000">{{/fields}}
       <button type="submit" id="open">Open the ticket</button>
     </form>
     <p><a href="/portal">Back to my tickets</a></p>
@@ -49,6 +50,7 @@ enum PortalTemplates {
     <h1 id="subject">#{{ticket.id}} {{ticket.subject}}</h1>
     <p>Status: <strong id="status">{{ticket.status}}</strong>{{#ticket.assignedTo}} · handled by {{ticket.assignedTo}}{{/ticket.assignedTo}}</p>
     <div class="body" id="description">{{ticket.description}}</div>
+    {{#fields}}<p class="field"><span class="muted">{{name}}:</span> {{value}}</p>{{/fields}}
     <h2>Conversation</h2>
     {{^comments}}<p class="muted">No replies yet.</p>{{/comments}}
     {{#comments}}<div class="comment {{from}}"><div class="muted">{{authorName}} · {{at}}</div><div class="body">{{body}}</div></div>{{/comments}}
