@@ -21,8 +21,9 @@ distributed actor Counter {
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ClusterActorSystemTests {
     func systems() throws -> (a: ClusterActorSystem, b: ClusterActorSystem) {
         let endpoints = ["a": "tcp://127.0.0.1:\(TransportTests.freePort())", "b": "tcp://127.0.0.1:\(TransportTests.freePort())"]
-        let systems = (a: try ClusterActorSystem(node: "a", endpoint: endpoints["a"]!, peers: endpoints, callTimeout: .seconds(5)),
-                       b: try ClusterActorSystem(node: "b", endpoint: endpoints["b"]!, peers: endpoints, callTimeout: .seconds(5)))
+        // 10 s: a call on a machine busy compiling can take seconds; a failing call waits this long.
+        let systems = (a: try ClusterActorSystem(node: "a", endpoint: endpoints["a"]!, peers: endpoints, callTimeout: .seconds(10)),
+                       b: try ClusterActorSystem(node: "b", endpoint: endpoints["b"]!, peers: endpoints, callTimeout: .seconds(10)))
         return systems
     }
 
