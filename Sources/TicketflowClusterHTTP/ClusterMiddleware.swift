@@ -110,27 +110,34 @@ struct ClusterMiddleware: RouterMiddleware {
     /// choice. Applied here first (which validates it), then on each peer.
     private func everyNode(_ request: Request, _ context: Context,
                            next: (Request, Context) async throws -> Response) async throws -> Response {
+        let what = request.uri.path.hasPrefix("/api/v1/workflow") ? "the workflow" : "users and tokens"
         let down = gateway.config.nodes.map(\.name).filter { !gateway.isAlive($0) }
         guard down.isEmpty else {
             var e = APIError(.serviceUnavailable, "cluster_incomplete",
-                             "a workflow change needs every node; not answering: \(down.joined(separator: ", "))")
+                             "a change to \(what) needs every node; not answering: \(down.joined(separator: ", "))")
             e.retryAfter = 5
             throw e
         }
         var request = request
         let body = try await JSONResponse.body(&request, limit: maxBody)
-        let local = try await next(Request(head: request.head, body: .init(buffer: body)), context)
+        var local = try await next(Request(head: request.head, body: .init(buffer: body)), context)
         guard local.status.code < 300 else { return local }
+        // What this node chose at random (a new user's id and token) goes to the peers with the
+        // request, so every node stores the same; the client never sees the header.
+        var head = request.head
+        head.headerFields[AuthenticationMiddleware.chosenHeader] = local.headers[AuthenticationMiddleware.chosenHeader]
+        local.headers[AuthenticationMiddleware.chosenHeader] = nil
+        let outbound = Request(head: head, body: .init(buffer: body))
         var failed: [String] = []
         for peer in gateway.config.nodes.map(\.name) where peer != gateway.me {
-            // A peer that fails is named in the 503 below: the caller puts the workflow again.
-            let r = try? await gateway.call(peer, request, body: Array(buffer: body), context: context,
-                                            local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") }, why: "the workflow")
+            // A peer that fails is named in the 503 below: the caller sends the change again.
+            let r = try? await gateway.call(peer, outbound, body: Array(buffer: body), context: context,
+                                            local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") }, why: what)
             if r.map({ $0.status.code >= 300 }) ?? true { failed.append(peer) }
         }
         guard failed.isEmpty else {
             var e = APIError(.serviceUnavailable, "cluster_incomplete",
-                             "the workflow is active here but not yet on \(failed.joined(separator: ", ")); put it again")
+                             "\(what) changed here but not yet on \(failed.joined(separator: ", ")); send the change again")
             e.retryAfter = 5
             throw e
         }

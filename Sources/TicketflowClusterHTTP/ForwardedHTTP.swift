@@ -6,7 +6,7 @@ import TicketflowCluster
 /// API reads travel; the body goes as is.
 struct ForwardedRequest: Equatable, Sendable, WireCodable {
     /// Headers that carry meaning for the API; the rest stay at the edge.
-    static let carriedHeaders = ["content-type", "idempotency-key", "x-agent"]
+    static let carriedHeaders = ["content-type", "idempotency-key", "x-agent", "x-ticketflow-chosen"]
 
     var method: String
     /// Path and query, e.g. `/api/v1/tickets?status=open`.

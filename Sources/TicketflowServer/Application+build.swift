@@ -153,7 +153,7 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         }
     }
     api.register(on: router)
-    UserRoutes(access: access, node: node, maxBody: config.maxBodyBytes).register(on: router)
+    UserRoutes(access: access, node: node, maxBody: config.maxBodyBytes, clustered: config.cluster != nil).register(on: router)
     router.get("healthz") { _, _ -> Response in
         let healthy = await node.isHealthy
         return JSONResponse.make(Health(status: healthy ? .ok : .failed, workflow: await node.workflow.label),

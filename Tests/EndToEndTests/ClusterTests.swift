@@ -188,6 +188,21 @@ import TicketflowTesting
         let ruthsPage = try await ruth.get("/api/v1/tickets?limit=500")
         #expect(Set((ruthsPage.json?["tickets"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []) == Set(hers))
         #expect(try await HTTPClient(clients["n2"]!.baseURL, token: nil).get("/api/v1/tickets").status == 401)
+        // Users and tokens are the same on every node: Ruth's token works through n2 and n3
+        // as well, and revoked through n3 it stops working everywhere at once.
+        let ruthID = try #require(made.json?["id"] as? String)
+        for via in ["n2", "n3"] {
+            let elsewhere = HTTPClient(clients[via]!.baseURL, token: ruth.token)
+            #expect(try await elsewhere.get("/api/v1/tickets/\(hers[0])").status == 200, "Ruth via \(via)")
+        }
+        let tokens = try #require(try await clients["n3"]!.get("/api/v1/users/\(ruthID)/tokens").json?["tokens"] as? [[String: Any]])
+        let tokenID = try #require(tokens.first?["id"] as? String)
+        let revoked = try await clients["n3"]!.request("DELETE", "/api/v1/tokens/\(tokenID)")
+        #expect(revoked.status == 200 && revoked.headers["x-ticketflow-chosen"] == nil, "\(revoked.status) \(revoked.text)")
+        for via in names {
+            #expect(try await HTTPClient(clients[via]!.baseURL, token: ruth.token).get("/api/v1/tickets/\(hers[0])").status == 401, "revoked, via \(via)")
+        }
+        #expect(made.headers["x-ticketflow-chosen"] == nil, "the cluster's header never reaches a client")
     }
 
     /// Waits (at most 20 s) until `check` holds, re-reading with `read` every 100 ms.

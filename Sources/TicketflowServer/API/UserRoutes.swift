@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import TicketflowAPI
 import TicketflowCore
@@ -12,16 +13,20 @@ struct UserRoutes: Sendable {
     let access: AccessControl
     let node: DurableNode
     let maxBody: Int
+    /// Whether the node is in a cluster (its random choices then go to the peers).
+    var clustered = false
     typealias Context = NodeRequestContext
 
+    /// In a cluster, every change to users and tokens is applied on every node (like the
+    /// workflow), so each node authenticates every user and a revocation holds everywhere at once.
     static let shapes: [RouteShape] = [
         RouteShape(.get, "api/v1/users", .here, .listUsers),
-        RouteShape(.post, "api/v1/users", .here, .createUser),
+        RouteShape(.post, "api/v1/users", .everyNode, .createUser),
         RouteShape(.get, "api/v1/users/:id", .here, .listUsers),
-        RouteShape(.patch, "api/v1/users/:id", .here, .updateUser),
+        RouteShape(.patch, "api/v1/users/:id", .everyNode, .updateUser),
         RouteShape(.get, "api/v1/users/:id/tokens", .here, .listTokens),
-        RouteShape(.post, "api/v1/users/:id/tokens", .here, .createToken),
-        RouteShape(.delete, "api/v1/tokens/:id", .here, .revokeToken),
+        RouteShape(.post, "api/v1/users/:id/tokens", .everyNode, .createToken),
+        RouteShape(.delete, "api/v1/tokens/:id", .everyNode, .revokeToken),
         RouteShape(.get, "api/v1/security-log", .here, .readSecurityLog),
     ]
 
@@ -34,6 +39,32 @@ struct UserRoutes: Sendable {
     }
 
     private var store: Store { access.store }
+
+    static var chosenHeader: HTTPField.Name { AuthenticationMiddleware.chosenHeader }
+
+    struct Chosen: Codable {
+        var account: String?
+        var token: String
+        var secret: String
+    }
+
+    /// The random values of a change: those a peer chose, when forwarded over the cluster link;
+    /// otherwise new ones.
+    private func chosen(_ request: Request, _ context: Context, account: Bool) throws -> Chosen {
+        if context.forwardedBy != nil, let text = request.headers[Self.chosenHeader] {
+            do { return try JSONDecoder().decode(Chosen.self, from: Data(text.utf8)) } catch {
+                throw APIError(.badRequest, "invalid_header", "the forwarded choice is malformed")
+            }
+        }
+        return Chosen(account: account ? TokenSecret.id("usr") : nil, token: TokenSecret.id("tok"), secret: TokenSecret.generate())
+    }
+
+    /// Hands the choice to the cluster's forwarding (it removes the header before answering).
+    private func announce(_ choice: Chosen, on response: inout Response) {
+        if let data = try? JSONEncoder().encode(choice) {   // strings only: encoding cannot fail
+            response.headers[Self.chosenHeader] = String(decoding: data, as: UTF8.self)
+        }
+    }
     private var now: Instant { access.clock.now() }
 
     // MARK: Users
@@ -55,10 +86,11 @@ struct UserRoutes: Sendable {
         if body.scopes != nil && body.role != .service {
             throw APIError(.unprocessableContent, "not_for_role", "only service accounts have scopes")
         }
-        let account = Account(id: TokenSecret.id("usr"), name: body.name, email: body.email, role: body.role, line: line,
+        let choice = try chosen(request, context, account: true)
+        let account = Account(id: choice.account ?? TokenSecret.id("usr"), name: body.name, email: body.email, role: body.role, line: line,
                               scopes: Set(body.scopes ?? []), createdAt: now)
-        let secret = TokenSecret.generate()
-        let record = TokenRecord(id: TokenSecret.id("tok"), account: account.id, label: "created with the account", createdAt: now)
+        let secret = choice.secret
+        let record = TokenRecord(id: choice.token, account: account.id, label: "created with the account", createdAt: now)
         let actor = context.identity?.account ?? "-"
         // An agent account is the engine's agent record too: same id, name and line.
         if body.role == .agent, let line {
@@ -74,6 +106,7 @@ struct UserRoutes: Sendable {
         view.token = secret
         var response = JSONResponse.make(view, status: .created)
         response.headers[.location] = "/api/v1/users/\(account.id)"
+        if clustered { announce(choice, on: &response) }
         return response
     }
 
@@ -131,13 +164,16 @@ struct UserRoutes: Sendable {
         let account = try account(context)
         let (body, _) = try await JSONResponse.decode(NewTokenRequest.self, request, limit: maxBody)
         let at = now
-        let record = TokenRecord(id: TokenSecret.id("tok"), account: account.id, label: body.label, createdAt: at,
+        let choice = try chosen(request, context, account: false)
+        let record = TokenRecord(id: choice.token, account: account.id, label: body.label, createdAt: at,
                                  expiresAt: body.expiresInDays.map { at + .days(Int64($0)) })
-        let secret = TokenSecret.generate()
+        let secret = choice.secret
         try store.addToken(record, hash: TokenSecret.hash(secret),
                            log: SecurityEntry(at: at, actor: context.identity?.account ?? "-", action: .tokenCreated,
                                               subject: "\(record.id) of \(account.id)", address: Routes.address(context)))
-        return JSONResponse.make(Self.view(record, secret: secret), status: .created)
+        var response = JSONResponse.make(Self.view(record, secret: secret), status: .created)
+        if clustered { announce(choice, on: &response) }
+        return response
     }
 
     func revokeToken(_ request: Request, _ context: Context) async throws -> Response {

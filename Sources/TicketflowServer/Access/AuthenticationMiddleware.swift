@@ -18,6 +18,10 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     let access: AccessControl
 
     public static let identityHeader = HTTPField.Name("X-Ticketflow-Identity")!
+    /// Carries what the first node of a cluster chose at random for a change to users and
+    /// tokens (a new user's id, a token's id and secret) to the others; like the identity, it
+    /// is believed only from the cluster link.
+    public static let chosenHeader = HTTPField.Name("X-Ticketflow-Chosen")!
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
