@@ -9,7 +9,7 @@ public struct NewUserRequest: Codable, Sendable, Equatable {
     public var line: String?
     /// A service account's scopes; refused for other roles.
     public var scopes: [Scope]?
-    /// For signing in with a browser (12 to 72 bytes); none: API tokens only.
+    /// For signing in with a browser (12 to 200 characters); none: API tokens only.
     public var password: String?
 
     public init(name: String, email: String, role: Role, line: String? = nil, scopes: [Scope]? = nil, password: String? = nil) {
@@ -41,7 +41,7 @@ public struct UserChangeRequest: Codable, Sendable, Equatable {
     public var scopes: [Scope]?
     /// `false` deactivates the account (its tokens and sessions stop working at once); `true` restores it.
     public var active: Bool?
-    /// A new password for browser sign-in (12 to 72 bytes); the user's sessions end.
+    /// A new password for browser sign-in (12 to 200 characters); the user's sessions end.
     public var password: String?
 
     public init(name: String? = nil, email: String? = nil, role: Role? = nil, line: String? = nil, scopes: [Scope]? = nil,
@@ -80,8 +80,8 @@ enum UserFields {
 
     static func password(_ text: String?) throws -> String? {
         guard let text else { return nil }
-        guard text.count >= 12, text.utf8.count <= 72 else {
-            throw RequestError(.invalidField, "'password' must be 12 characters or more and at most 72 bytes")
+        guard (12...200).contains(text.count) else {
+            throw RequestError(.invalidField, "'password' must be 12 to 200 characters long")
         }
         return text
     }

@@ -75,8 +75,8 @@ struct Serve: AsyncParsableCommand {
             config.adminToken = token
         }
         if let password = ProcessInfo.processInfo.environment["TICKETFLOW_ADMIN_PASSWORD"] {
-            guard password.count >= 12, password.utf8.count <= 72 else {
-                FileHandle.standardError.write(Data("ticketflow: TICKETFLOW_ADMIN_PASSWORD must be 12 characters to 72 bytes\n".utf8))
+            guard (12...200).contains(password.count) else {
+                FileHandle.standardError.write(Data("ticketflow: TICKETFLOW_ADMIN_PASSWORD must be 12 to 200 characters long\n".utf8))
                 throw ExitCode(1)
             }
             config.adminPassword = password

@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import HummingbirdBcrypt
 import TicketflowCore
 import TicketflowStorage
@@ -12,8 +13,9 @@ extension AccessControl {
     static let sessionIdle = TimeSpan.minutes(30)
     /// … and after this long in any case.
     static let sessionLifetime = TimeSpan.hours(12)
-    /// Longest password accepted (bcrypt reads 72 bytes; longer ones are refused, not cut).
-    static let passwordBytes = 72
+    /// Longest password accepted, in characters. bcrypt reads at most 72 bytes, so it is given
+    /// the password's SHA-256 in hex (64 bytes): every character of a long passphrase counts.
+    static let passwordLength = 200
 
     public struct SignedIn: Sendable {
         /// The cookie's value: shown to the browser only.
@@ -28,7 +30,11 @@ extension AccessControl {
         case throttled(until: Instant)
     }
 
-    static func hashPassword(_ password: String) -> String { Bcrypt.hash(password, cost: bcryptCost) }
+    static func hashPassword(_ password: String) -> String { Bcrypt.hash(prehashed(password), cost: bcryptCost) }
+
+    private static func prehashed(_ password: String) -> String {
+        SHA256.hash(data: Data(password.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// Checks an e-mail address and password; a new session on success. Every attempt is in
     /// the security log; failures count towards the throttle of the account and the address.
@@ -38,8 +44,8 @@ extension AccessControl {
         if let until = throttle.withLock({ t in keys.compactMap { t.retryAt($0, now: now) }.max() }) {
             throw SignInError.throttled(until: until)
         }
-        guard password.utf8.count <= Self.passwordBytes, let (account, hash) = try store.signInRecord(email: email),
-              account.active, let hash, Bcrypt.verify(password, hash: hash) else {
+        guard password.count <= Self.passwordLength, let (account, hash) = try store.signInRecord(email: email),
+              account.active, let hash, Bcrypt.verify(Self.prehashed(password), hash: hash) else {
             throttle.withLock { t in for key in keys { t.failed(key, at: now) } }
             try store.log(SecurityEntry(at: now, actor: "-", action: .loginFailed, subject: email, address: address))
             throw SignInError.refused
