@@ -277,7 +277,13 @@ struct Decider {
                 let address: String
                 switch recipient {
                 case "requester": address = ticket.requester.email
-                case "assignee": address = ticket.assignee ?? "unassigned"
+                case "assignee":
+                    // Nobody to tell: the audit says so, rather than a message to "unassigned".
+                    guard let assignee = ticket.assignee else {
+                        emit(.note("\(cause): notify assignee skipped: the ticket has no assignee"), cause)
+                        return
+                    }
+                    address = assignee
                 default: address = recipient
                 }
                 let notification = Notification(id: "\(ticket.id)/\(ticket.version + 1)", recipient: address, template: templateName, body: body)

@@ -67,7 +67,9 @@ struct Session {
     mutating func run(_ root: Syntax, directory: String) {
         let top = map(root)
         guard let wf = top["workflow"]?.value.scalar else { problem(root.position, "a workflow test needs 'workflow: <file>'"); return }
-        let wfPath = wf.hasPrefix("/") ? wf : directory + "/" + wf
+        // A test file named without a directory lies in the working directory: its workflow
+        // is resolved there, not against the file system's root.
+        let wfPath = wf.hasPrefix("/") ? wf : (directory.isEmpty ? "." : directory) + "/" + wf
         let outcome = WorkflowLoader.load(path: wfPath)
         guard let workflow = outcome.workflow else {
             report.problems += outcome.errors

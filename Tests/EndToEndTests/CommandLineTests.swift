@@ -48,6 +48,20 @@ import TicketflowTesting
         let failed = try TestSupport.run(["test", dir + "/bad.test.yaml"])
         #expect(failed.status != 0)
         #expect(failed.stdout.contains("T1 line: expected L1, got L2"))
+
+        // A test file given by its bare name finds its workflow beside it (in the working
+        // directory), not at the file system's root.
+        try "workflow: bare\nlines: [{name: L1, queue: q1}, {name: L2, queue: q2}]\n".write(toFile: dir + "/wf.yaml", atomically: true, encoding: .utf8)
+        let bare = """
+        workflow: wf.yaml
+        start: 2027-01-04T09:00:00Z
+        steps:
+          - create: {id: T1, subject: "x"}
+          - expect: {ticket: T1, line: L1}
+        """
+        try bare.write(toFile: dir + "/bare.test.yaml", atomically: true, encoding: .utf8)
+        let byName = try TestSupport.run(["test", "bare.test.yaml"], in: dir)
+        #expect(byName.status == 0 && byName.stdout.contains("1/1 expectations"), "\(byName.stdout)")
     }
 
     @Test func simulationIsDeterministicAndMachineReadable() throws {

@@ -19,6 +19,17 @@ import Testing
                           channel: .email, priority: priority, requiredSkills: skills))
     }
 
+    /// `notify: assignee` on an unassigned ticket tells nobody and says so in the audit,
+    /// instead of writing to an address called "unassigned".
+    @Test func notifyingAnAbsentAssigneeIsSkippedWithANote() throws {
+        var wf = workflow(triggers: [Trigger(name: "tell", on: [.created], condition: nil, actions: [.notify(recipient: "assignee", template: "t")])])
+        wf.templates = ["t": Template(literal: "hello")]
+        var center = SupportCenter(workflow: wf)
+        let events = try center.execute(newTicket("T1"), at: t0).get()
+        #expect(!events.contains { if case .notified = $0.change { return true } else { return false } })
+        #expect(events.contains { if case .note(let text) = $0.change { return text.contains("notify assignee skipped") } else { return false } })
+    }
+
     @Test func forbiddenTransitionIsRejectedAndChangesNothing() throws {
         var center = SupportCenter(workflow: workflow())
         _ = center.execute(newTicket("T1"), at: t0)
