@@ -125,3 +125,15 @@ public struct WebhookPayload: Codable, Sendable, Equatable {
         self.id = id; self.ticket = ticket; self.recipient = recipient; self.template = template; self.body = body
     }
 }
+
+/// `GET /api/v1/macros`: the workflow's macros, by name, with the placeholders their comments
+/// fill in (so an agent sees what a macro will say before applying it).
+public struct MacroList: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var name: String
+        public var placeholders: [String]
+        public init(name: String, placeholders: [String]) { self.name = name; self.placeholders = placeholders }
+    }
+    public var macros: [Entry]
+    public init(macros: [Entry]) { self.macros = macros }
+}

@@ -183,6 +183,22 @@ public struct Macro: Hashable, Codable, Sendable {
     public var name: String
     public var actions: [Action]
     public init(name: String, actions: [Action]) { self.name = name; self.actions = actions }
+
+    /// The placeholders its comments fill in, in order, once each (macros it applies included,
+    /// through `macros`, to a bounded depth).
+    public func placeholders(macros: [String: Macro], depth: Int = 0) -> [String] {
+        var out: [String] = []
+        for action in actions {
+            switch action {
+            case .comment(_, let body):
+                for case .placeholder(let name) in body.parts where !out.contains(name) { out.append(name) }
+            case .macro(let inner) where depth < 5:
+                for name in macros[inner]?.placeholders(macros: macros, depth: depth + 1) ?? [] where !out.contains(name) { out.append(name) }
+            default: break
+            }
+        }
+        return out
+    }
 }
 
 /// Where an escalation goes.

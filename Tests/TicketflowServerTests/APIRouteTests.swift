@@ -3,10 +3,23 @@ import HTTPTypes
 import Testing
 import TicketflowAPI
 import TicketflowCore
+import TicketflowTesting
 
 /// Every route of the API and every error it documents, against the application built in
 /// process by `buildApplication` (the same function the server runs).
 @Suite(.timeLimit(.minutes(2))) struct APIRouteTests {
+    @Test func macrosAreListedWithTheirPlaceholders() async throws {
+        let workflow = TestNodes.workflow + """
+
+          - {name: greet, then: [{comment: {public: true, body: "Hello {{ticket.requester.name}}, about {{ticket.subject}}"}}, {macro: ask}]}
+        """
+        try await InProcessApp.run(workflow: workflow) { api in
+            let list = try await api.send(.get, "/api/v1/macros").decode(MacroList.self)
+            #expect(list.macros == [MacroList.Entry(name: "ask", placeholders: []),
+                                    MacroList.Entry(name: "greet", placeholders: ["ticket.requester.name", "ticket.subject"])])
+        }
+    }
+
     @Test func ticketsAreCreatedReadListedAndRetriedByKey() async throws {
         try await InProcessApp.run { api in
             let created = try await api.send(.post, "/api/v1/tickets", raw: #"{"subject":"Printer down","priority":"high","channel":"phone","requester":{"name":"Ann","email":"ann@example.com","organization":"acme"},"tags":["printer"],"fields":{"floor":"3"},"type":"incident","skills":["hw"]}"#,

@@ -3,7 +3,7 @@
 /// names no operation cannot be registered.
 public enum AccessOperation: String, CaseIterable, Sendable {
     case createTicket, listTickets, readTicket, updateTicket, commentTicket, changeLine, assignTicket
-    case applyMacro, readAudit
+    case applyMacro, listMacros, readAudit
     case listAgents, readAgent, putAgent, setPresence, agentTickets
     case listQueues, readQueue
     case readWorkflow, replaceWorkflow

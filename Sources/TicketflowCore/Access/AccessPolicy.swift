@@ -37,7 +37,7 @@ public enum AccessPolicy {
         case (_, .admin): return .everything
         case (.setPresence, .agent), (.agentTickets, .agent): return .me
         case (.createTicket, .agent), (.listTickets, .agent), (.readTicket, .agent), (.updateTicket, .agent),
-             (.commentTicket, .agent), (.changeLine, .agent), (.applyMacro, .agent), (.readAudit, .agent),
+             (.commentTicket, .agent), (.changeLine, .agent), (.applyMacro, .agent), (.listMacros, .agent), (.readAudit, .agent),
              (.listAgents, .agent), (.readAgent, .agent), (.listQueues, .agent), (.readQueue, .agent),
              (.readWorkflow, .agent):
             return .everything
@@ -53,7 +53,7 @@ public enum AccessPolicy {
     /// The scope a service account needs for an operation; nil: no scope admits it.
     public static func scope(for operation: AccessOperation) -> Scope? {
         switch operation {
-        case .listTickets, .readTicket, .readAudit, .listAgents, .readAgent, .agentTickets, .listQueues, .readQueue,
+        case .listTickets, .readTicket, .readAudit, .listMacros, .listAgents, .readAgent, .agentTickets, .listQueues, .readQueue,
              .readWorkflow, .readCluster:
             return .read
         case .createTicket, .updateTicket, .commentTicket, .changeLine, .assignTicket, .applyMacro: return .write

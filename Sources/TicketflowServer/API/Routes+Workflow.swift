@@ -11,6 +11,13 @@ extension Routes {
                                               lines: wf.lines.map { LineView(name: $0.name, queue: $0.queue) }, statuses: wf.statuses))
     }
 
+    func listMacros(_ request: Request, _ context: Context) async throws -> Response {
+        let macros = await node.workflow.macros
+        return JSONResponse.make(MacroList(macros: macros.keys.sorted().map {
+            MacroList.Entry(name: $0, placeholders: macros[$0]!.placeholders(macros: macros))
+        }))
+    }
+
     func replaceWorkflow(_ request: Request, _ context: Context) async throws -> Response {
         var request = request
         let buffer: ByteBuffer
