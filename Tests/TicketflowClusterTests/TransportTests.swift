@@ -48,9 +48,10 @@ import Testing
     @Test func requestsAndRepliesBothWays() async throws {
         let nodes = try cluster(["n1", "n2"])
         defer { nodes.values.forEach { $0.stop() } }
-        let reply = try await nodes["n1"]!.request("n2", type: "ticket.get", payload: Array("T1".utf8))
+        // The first requests wait for the connections to come up: 10 s on a busy machine.
+        let reply = try await nodes["n1"]!.request("n2", type: "ticket.get", payload: Array("T1".utf8), timeout: .seconds(10))
         #expect(String(decoding: reply, as: UTF8.self) == "n2 got ticket.get from n1: T1")
-        let back = try await nodes["n2"]!.request("n1", type: "ping", payload: [])
+        let back = try await nodes["n2"]!.request("n1", type: "ping", payload: [], timeout: .seconds(10))
         #expect(String(decoding: back, as: UTF8.self) == "n1 got ping from n2: ")
         await #expect(throws: Transport.Failure.self) { _ = try await nodes["n1"]!.request("n2", type: "fail", payload: []) }
     }
