@@ -245,4 +245,8 @@ public struct PortalSettings: Hashable, Codable, Sendable {
         self.publicFields = publicFields
         self.priorities = priorities
     }
+
+    /// The priority a requester's new ticket gets when they choose none: normal if offered,
+    /// otherwise the first offered.
+    public var defaultPriority: Priority { priorities.contains(.normal) ? .normal : priorities[0] }
 }

@@ -58,7 +58,7 @@ struct PortalRoutes: Sendable {
         let description = form["description"] ?? ""
         guard description.count <= RequestLimits.text else { throw APIError(.badRequest, "invalid_field", "the description is too long") }
         let portal = await node.workflow.portal
-        let priority = form["priority"].flatMap(Priority.init(rawValue:)) ?? (portal.priorities.contains(.normal) ? .normal : portal.priorities[0])
+        let priority = form["priority"].flatMap(Priority.init(rawValue:)) ?? portal.defaultPriority
         var fields: [String: String] = [:]
         for name in portal.publicFields {
             if let value = form.text("field." + name) {
@@ -202,8 +202,7 @@ struct PortalRoutes: Sendable {
         var fields: [FieldInput]
         init(name: String, csrf: String, error: String?, portal: PortalSettings) {
             self.name = name; self.csrf = csrf; self.error = error
-            let preselected = portal.priorities.contains(.normal) ? Priority.normal : portal.priorities[0]
-            priorities = portal.priorities.map { PriorityChoice(value: $0.rawValue, selected: $0 == preselected) }
+            priorities = portal.priorities.map { PriorityChoice(value: $0.rawValue, selected: $0 == portal.defaultPriority) }
             fields = portal.publicFields.map(FieldInput.init)
         }
     }
