@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl
 BIN := .build/release/ticketflow
 
-.PHONY: run test bench build deps browser-deps check-workflows clean api-check
+.PHONY: run test bench build deps browser-deps check-workflows clean api-check fuzz
 
 ## deps: install the Debian packages the build needs, quietly, only when missing.
 deps:
@@ -48,6 +48,7 @@ test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) run -q ticketflow test workflows/tests
+	$(SWIFT) run -q ticketflow-fuzz tests/fuzz/workflow
 	EXAMPLES=$${EXAMPLES:-60} tools/api-check.sh
 
 ## bench: every benchmark beside its baseline (not tests); writes bench/results/latest.md. See docs/benchmarks.md.
@@ -61,6 +62,17 @@ bench: deps
 ## make test runs it with 60 examples an operation, this target with 200 (it installs schemathesis from PyPI).
 api-check: deps
 	tools/api-check.sh
+
+## fuzz: libFuzzer on the workflow loader (swiftc -sanitize=fuzzer), FUZZ_SECONDS long (default
+## 300), from the corpus in tests/fuzz/workflow; an input that crashes, hangs (10 s) or grows
+## past 2 GB is kept under .build/fuzz/findings and fails the target. Not part of make test,
+## which replays the corpus instead.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	$(SWIFT) build -c release --scratch-path .build/fuzz --product ticketflow-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DTICKETFLOW_FUZZ
+	@mkdir -p .build/fuzz/corpus .build/fuzz/findings
+	.build/fuzz/release/ticketflow-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	  -artifact_prefix=.build/fuzz/findings/ -print_final_stats=1 .build/fuzz/corpus tests/fuzz/workflow
 
 clean:
 	rm -rf .build

@@ -26,6 +26,7 @@ let package = Package(
     products: [
         .executable(name: "ticketflow", targets: ["ticketflow"]),
         .executable(name: "ticketflow-bench", targets: ["TicketflowBench"]),
+        .executable(name: "ticketflow-fuzz", targets: ["TicketflowFuzz"]),
         .library(name: "TicketflowCore", targets: ["TicketflowCore"]),
         .library(name: "TicketflowWorkflow", targets: ["TicketflowWorkflow"]),
         .library(name: "TicketflowRuntime", targets: ["TicketflowRuntime"]),
@@ -49,7 +50,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "TicketflowCore"),
-        .target(name: "TicketflowWorkflow", dependencies: ["TicketflowCore", Dep.yams]),
+        // Every YAML file is read through one budget (size, depth, nodes after alias expansion).
+        .target(name: "TicketflowYAML", dependencies: [Dep.yams]),
+        .target(name: "TicketflowWorkflow", dependencies: ["TicketflowCore", "TicketflowYAML", Dep.yams]),
         .target(name: "TicketflowRuntime", dependencies: ["TicketflowCore", "TicketflowWorkflow"]),
         // Storage stores and decides nothing: it knows the core's values and SQLite, no more.
         .target(name: "TicketflowStorage", dependencies: ["TicketflowCore", Dep.grdb]),
@@ -77,10 +80,10 @@ let package = Package(
             "TicketflowStorage", Dep.hummingbird, Dep.httpTypes, Dep.lifecycle, Dep.log,
         ]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
-        .target(name: "TicketflowCluster", dependencies: ["CZeroMQ", "TicketflowCore", Dep.log, Dep.yams]),
+        .target(name: "TicketflowCluster", dependencies: ["CZeroMQ", "TicketflowCore", "TicketflowYAML", Dep.log]),
         .target(name: "TicketflowStorm", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowAPI", Dep.nio("NIOCore"),
-            Dep.nio("NIOPosix"), Dep.nio("NIOHTTP1"), Dep.histogram, Dep.yams,
+            Dep.nio("NIOPosix"), Dep.nio("NIOHTTP1"), Dep.histogram, "TicketflowYAML",
         ]),
         .target(name: "TicketflowTesting", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
@@ -93,6 +96,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CMallocStats"),
+        // The workflow loader's fuzz target: built with `-sanitize=fuzzer -DTICKETFLOW_FUZZ` by
+        // `make fuzz`; built plainly it replays a corpus (tests/fuzz/workflow) in `make test`.
+        // Linked by lld: gold fails (an internal error) on libFuzzer's archive beside SwiftPM's
+        // renamed main.
+        .executableTarget(name: "TicketflowFuzz", dependencies: ["TicketflowWorkflow"],
+                          linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
         .executableTarget(name: "TicketflowBench", dependencies: [
             "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
             "TicketflowStorage", "TicketflowNode", "TicketflowStorm", "TicketflowAPI", Dep.grdb, Dep.histogram, Dep.log,
@@ -100,7 +109,7 @@ let package = Package(
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowAPITests", dependencies: ["TicketflowAPI"]),
         .testTarget(name: "TicketflowWorkflowTests", dependencies: [
-            "TicketflowWorkflow", "TicketflowTesting"], exclude: ["Fixtures",
+            "TicketflowWorkflow", "TicketflowYAML", "TicketflowTesting"], exclude: ["Fixtures",
         ]),
         .testTarget(name: "TicketflowRuntimeTests", dependencies: ["TicketflowRuntime", "TicketflowTesting"]),
         .testTarget(name: "TicketflowStorageTests", dependencies: ["TicketflowStorage", "TicketflowTesting", Dep.grdb]),

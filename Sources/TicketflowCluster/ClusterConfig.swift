@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import TicketflowYAML
 
 /// A cluster file (`cluster/local.yaml`): the partition count and every node's HTTP address,
 /// ZeroMQ endpoint and data directory.
@@ -19,14 +19,8 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     }
 
     public static func load(path: String) throws -> ClusterConfig {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw Invalid(description: "\(path): cannot read file: \(error.localizedDescription)")
-        }
         let config: ClusterConfig
-        do { config = try YAMLDecoder().decode(ClusterConfig.self, from: text) } catch {
-            throw Invalid(description: "\(path): \(error)")
-        }
+        do { config = try YAMLFile.decode(ClusterConfig.self, at: path) } catch { throw Invalid(description: error.description) }
         var problems: [String] = []
         if !(1...4096).contains(config.partitions) { problems.append("partitions must be 1…4096") }
         if config.nodes.isEmpty { problems.append("nodes: at least one node") }

@@ -24,6 +24,8 @@ public actor DurableNode {
     private var waiters: [Int: [CheckedContinuation<Void, any Error>]] = [:]
     private var waiterCount = 0
     private var committing = false
+    /// Workflow compiles running now (each on a thread of its own).
+    private var compiling = 0
     private var sleeper: Task<Void, Never>?
     private var sleepingUntil: Instant?
     /// In a cluster: where the routing facts of committed changes go (to the routing owner).
@@ -35,6 +37,9 @@ public actor DurableNode {
     /// Most requests that may wait for their commit at once; past it a request is refused
     /// with `unavailable` (503, Retry-After) instead of queueing without bound.
     public static let waiterLimit = 10_000
+    /// Most workflow compiles at once: one per core of the machines we run on, so replacing
+    /// workflows can never take every core from the requests.
+    public static let compileLimit = 1
     /// Longest the timer loop sleeps before re-reading the clock, so a wall-clock jump is
     /// noticed within this bound even without new timers.
     public static let maximumSleep = TimeSpan.seconds(1)
@@ -156,12 +161,17 @@ public actor DurableNode {
         return agent
     }
 
-    /// Replaces the workflow: checked first, off the actor (a large workflow takes a while to
-    /// compile, and requests go on meanwhile); a bad one changes nothing and returns every diagnostic.
+    /// Replaces the workflow: checked first, on a thread of its own (a large workflow takes a
+    /// while to compile, and requests go on meanwhile); a bad one changes nothing and returns
+    /// every diagnostic. At most `compileLimit` compiles run at once; more are refused (503).
     public func replaceWorkflow(source: String) async throws -> (workflow: Workflow, warnings: [Diagnostic]) {
         try await admitRequest()
-        let allowed = allowedWebhookHosts
-        let outcome = await Task.detached { WorkflowLoader.load(text: source, name: "workflow.yaml", allowedWebhookHosts: allowed) }.value
+        guard compiling < Self.compileLimit else {
+            throw NodeError.unavailable("\(compiling) workflows are being compiled; try again shortly")
+        }
+        compiling += 1
+        let outcome = await WorkflowLoader.loadOnOwnThread(text: source, allowedWebhookHosts: allowedWebhookHosts)
+        compiling -= 1
         guard let workflow = outcome.workflow else { throw NodeError.invalidWorkflow(outcome.diagnostics) }
         while try await perform(machine.replaceWorkflow(workflow, source: source, at: clock.now())) == nil {}
         logger.notice("workflow replaced over the API: now \(workflow.label)")

@@ -1,6 +1,6 @@
 import Foundation
 import TicketflowCore
-import Yams
+import TicketflowYAML
 
 /// A storm's shape, from a small YAML file (examples in workflows/storms/). Every field has
 /// a default, so an empty profile is a valid constant storm.
@@ -58,18 +58,8 @@ public struct StormProfile: Sendable, Decodable {
 
     /// Reads and checks a profile file; every problem is named with its field.
     public static func load(path: String) throws -> StormProfile {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw Invalid(description: "\(path): cannot read file: \(error.localizedDescription)")
-        }
         let profile: StormProfile
-        do {
-            profile = try YAMLDecoder().decode(StormProfile.self, from: text)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            throw Invalid(description: "\(path): \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
-        } catch {
-            throw Invalid(description: "\(path): \(error)")
-        }
+        do { profile = try YAMLFile.decode(StormProfile.self, at: path) } catch { throw Invalid(description: error.description) }
         try profile.validate(path)
         return profile
     }

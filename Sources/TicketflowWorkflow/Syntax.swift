@@ -1,3 +1,4 @@
+import TicketflowYAML
 import Yams
 
 /// A YAML document reduced to what the DSL needs: scalars, lists and ordered maps,
@@ -30,8 +31,14 @@ public indirect enum Syntax: Sendable {
         }
     }
 
-    /// Parses YAML text. Syntax errors come back as one diagnostic with the parser's position.
-    public static func parse(_ text: String, file: String) -> Result<Syntax, Diagnostic> {
+    /// Parses YAML text. Syntax errors come back as one diagnostic with the parser's position;
+    /// a document over the budget (size, nesting, nodes after alias expansion) is refused
+    /// before any tree is built, so a few lines of nested aliases cannot exhaust the node.
+    public static func parse(_ text: String, file: String, budget: YAMLBudget = .standard) -> Result<Syntax, Diagnostic> {
+        if let exceeded = budget.check(text) {
+            return .failure(Diagnostic(file: file, line: exceeded.line, column: exceeded.column, severity: .error,
+                                       message: exceeded.message, rule: "yaml-limit"))
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 return .success(.map([], SourcePosition(file: file, line: 1, column: 1)))
@@ -84,8 +91,10 @@ public indirect enum Syntax: Sendable {
             }
             return .success(.map(entries, pos))
         case .alias:
+            // Yams's composer expands aliases into their anchored nodes (counted by the budget);
+            // an unexpanded alias would mean a different composer.
             return .failure(Diagnostic(file: file, line: pos.line, column: pos.column, severity: .error,
-                                       message: "YAML aliases are not supported in workflow files", rule: "yaml"))
+                                       message: "unexpanded YAML alias", rule: "yaml"))
         }
     }
 }

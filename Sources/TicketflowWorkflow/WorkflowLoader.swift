@@ -1,5 +1,6 @@
 import Foundation
 import TicketflowCore
+import TicketflowYAML
 
 /// Reads workflow files (following `include:`), compiles and checks them.
 ///
@@ -50,13 +51,10 @@ public enum WorkflowLoader {
 
     static func read(path: String, shownAs: String, diagnostics: inout [Diagnostic], visiting: inout [String]) -> Syntax? {
         let canonical = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            diagnostics.append(Diagnostic(file: shownAs, line: 1, column: 1, severity: .error,
-                                          message: "cannot read file (missing, unreadable or not UTF-8)", rule: "file"))
-            return nil
-        }
-        guard data.count <= 4 << 20 else {
-            diagnostics.append(Diagnostic(file: shownAs, line: 1, column: 1, severity: .error, message: "file is larger than 4 MiB", rule: "file"))
+        let text: String
+        do { text = try YAMLFile.text(at: path) } catch {
+            let message = error.description.hasPrefix(path + ": ") ? String(error.description.dropFirst(path.count + 2)) : error.description
+            diagnostics.append(Diagnostic(file: shownAs, line: 1, column: 1, severity: .error, message: message, rule: "file"))
             return nil
         }
         switch Syntax.parse(text, file: shownAs) {

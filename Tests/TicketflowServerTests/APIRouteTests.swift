@@ -245,6 +245,24 @@ import TicketflowTesting
         }
     }
 
+    /// Issue 15: the "billion laughs" sent as a workflow is refused with a diagnostic at once,
+    /// and the node keeps answering meanwhile (before the budget it grew past 4 GB).
+    @Test func aWorkflowOverTheYAMLBudgetIsRefusedAndTheNodeKeepsServing() async throws {
+        let laughs = (["workflow: laughs", #"a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]"#]
+            + zip("bcdefghi", "abcdefgh").map { "\($0): &\($0) [" + Array(repeating: "*\($1)", count: 9).joined(separator: ",") + "]" })
+            .joined(separator: "\n")
+        try await InProcessApp.run { api in
+            async let refused = api.send(.put, "/api/v1/workflow", raw: laughs)
+            let health = try await api.send(.get, "/healthz")
+            #expect(health.status == .ok)
+            let reply = try await refused
+            #expect(reply.status == .unprocessableContent && reply.errorCode == "invalid_workflow")
+            let details = try reply.decode(ErrorBody.self).error.details ?? []
+            #expect(details.count == 1 && details.first?.contains("[yaml-limit]") == true, "\(details)")
+            #expect(try await api.send(.get, "/api/v1/workflow").decode(WorkflowView.self).label == "test@1")
+        }
+    }
+
     @Test func healthMetricsDashboardAndWrongRoutes() async throws {
         try await InProcessApp.run { api in
             let health = try await api.send(.get, "/healthz")
