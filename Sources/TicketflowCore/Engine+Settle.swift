@@ -15,6 +15,11 @@ extension Decider {
         workflow.calendars[name] ?? .alwaysOpen
     }
 
+    /// A clock's calendar: the plan's (resolved once) unless the clock kept another's name.
+    func calendar(of clock: SLAClock, planned: EnginePlan.Clock) -> BusinessCalendar {
+        clock.calendar == planned.calendar.name ? planned.calendar : calendar(clock.calendar)
+    }
+
     /// Chooses policies (first match per group), then starts, pauses, resumes, stops and
     /// restarts clocks according to what happened in this chain.
     mutating func settleSLA() {
@@ -53,7 +58,9 @@ extension Decider {
                     if agentReplied, !updated.isStopped { updated.stop(at: now, calendar: cal, fulfilled: true) }
                 case .nextReply:
                     if agentReplied, !updated.isStopped { updated.stop(at: now, calendar: cal, fulfilled: true) }
-                    else if requesterWrote, updated.isStopped, !solved { updated.restart(at: now, calendar: cal) }
+                    // A requester's comment starts it only once an agent has replied: before the
+                    // first reply, the first-reply clock already measures that wait.
+                    else if requesterWrote, updated.isStopped, !solved, hasAgentReply { updated.restart(at: now, calendar: cal) }
                 case .periodicUpdate:
                     if agentReplied, !solved { updated.restart(at: now, calendar: cal) }
                 case .resolution:
@@ -61,9 +68,11 @@ extension Decider {
                 }
                 if solved, !updated.isStopped {
                     updated.stop(at: now, calendar: cal, fulfilled: target.metric == .resolution)
-                } else if !solved, wasSolved, updated.isStopped, target.metric == .resolution || target.metric == .periodicUpdate {
-                    // Reopened: resolution continues where it stopped; periodic updates start over.
-                    if target.metric == .resolution {
+                } else if !solved, wasSolved, updated.isStopped,
+                          target.metric == .resolution || target.metric == .periodicUpdate || (target.metric == .firstReply && updated.fulfilledAt == nil) {
+                    // Reopened: resolution, and a first reply never given, continue where they
+                    // stopped; periodic updates start over.
+                    if target.metric != .periodicUpdate {
                         updated.isStopped = false
                         updated.fulfilledAt = nil
                         updated.resume(at: now, calendar: cal)
@@ -122,7 +131,7 @@ extension Decider {
         var wanted: [String: TimerEntry] = [:]
         for (key, clock) in ticket.slaClocks {
             guard let (target, planned) = target(forClock: key) else { continue }
-            let cal = clock.calendar == planned.calendar.name ? planned.calendar : calendar(clock.calendar)
+            let cal = calendar(of: clock, planned: planned)
             if clock.isRunning, !clock.isBreached, let due = clock.due {
                 wanted[planned.breachTimer] = TimerEntry(due: due, purpose: .slaBreach(clock: key))
                 if let warn = clock.warningDue(target.warnAt, calendar: cal) {

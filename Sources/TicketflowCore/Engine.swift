@@ -76,6 +76,8 @@ struct Decider {
     var raised: Set<TriggerEvent> = []
     /// Public agent / requester comments in this chain; they drive reply clocks.
     var comment: Comment? { didSet { ctx.comment = comment } }
+    /// The agent applying a macro, while its actions run: the macro's comments are theirs.
+    var actingAgent: String?
     /// The ticket's routing fact before the decision, and after each event that changed it.
     var routingBefore: RoutingFact?
     var routingTrail: [RoutingFact] = []
@@ -165,6 +167,11 @@ struct Decider {
             raised.insert(.updated)
         case let .applyMacro(_, name, cause):
             guard let macro = workflow.macros[name] else { throw Rejection(.unknownMacro, "no macro named '\(name)'") }
+            // The audit says who applied it; each change it makes names the macro, and a comment
+            // it writes for an agent is that agent's reply (it satisfies reply clocks).
+            emit(.note("macro '\(name)' applied by \(cause)"), cause)
+            actingAgent = cause.kind == .agent ? cause.name : nil
+            defer { actingAgent = nil }
             for action in macro.actions { try perform(action, cause: Cause(.macro, macro.name), strict: cause.kind != .trigger, depth: 1) }
             raised.insert(.updated)
         case let .timerFired(_, id):
@@ -264,7 +271,12 @@ struct Decider {
                 try changeLine(target, escalating: false, cause: cause, strict: strict)
             case let .comment(isPublic, body):
                 let text = isPublic ? body.renderForRequester(ticket, workflow: workflow) : body.render(ticket, workflow: workflow)
-                addComment(author: .system, name: cause.name, isPublic: isPublic, body: text, cause: cause)
+                if let agent = actingAgent {
+                    addComment(author: .agent, name: agent, isPublic: isPublic, body: text, cause: cause)
+                    raised.insert(.commented)
+                } else {
+                    addComment(author: .system, name: cause.name, isPublic: isPublic, body: text, cause: cause)
+                }
             case .macro(let name):
                 guard depth < 5, let macro = workflow.macros[name] else {
                     throw Rejection(.unknownMacro, depth >= 5 ? "macros nested too deeply at '\(name)'" : "no macro named '\(name)'")
@@ -349,8 +361,16 @@ struct Decider {
             for action in target.onWarning { performForRule(action, cause: cause) }
         case .slaBreach(let key):
             guard let clock = ticket.slaClocks[key], clock.isRunning, !clock.isBreached,
-                  let due = clock.due, due <= now, let target = target(forClock: key)?.target else { return }
+                  let due = clock.due, due <= now, let (target, planned) = target(forClock: key) else { return }
             let cause = Cause(.sla, key)
+            let cal = calendar(of: clock, planned: planned)
+            // A warning due at the breach instant (warn_at: 0m, 100%) comes first, whichever of
+            // the two timers the node fires first; its own timer then finds it done.
+            if let warn = clock.warningDue(target.warnAt, calendar: cal), warn <= now {
+                emit(.slaWarned(key: key), cause)
+                raised.insert(.slaWarning)
+                for action in target.onWarning { performForRule(action, cause: cause) }
+            }
             emit(.slaBreached(key: key), cause)
             raised.insert(.slaBreach)
             for action in target.onBreach { performForRule(action, cause: cause) }

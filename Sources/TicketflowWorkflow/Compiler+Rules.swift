@@ -74,6 +74,7 @@ extension Compiler {
     mutating func slaTarget(_ metric: SLAMetric, _ node: Syntax, defaults: TargetSettings, context: String) -> SLATarget? {
         if node.scalar != nil {
             guard let target = span(node, context: context) else { return nil }
+            checkWarning(defaults.warnAt, target: target, at: node.position)
             return SLATarget(metric: metric, target: target, calendar: defaults.calendar, pauseWhen: defaults.pauseWhen,
                              warnAt: defaults.warnAt, onWarning: defaults.onWarning, onBreach: defaults.onBreach, escalations: defaults.escalations)
         }
@@ -81,15 +82,24 @@ extension Compiler {
         guard let e = entries(node, allowed: keys, context: context),
               let target = require(e, "target", in: node, context: context).flatMap({ span($0, context: "target") }) else { return nil }
         let s = targetSettings(e, context: context, defaults: defaults)
+        checkWarning(s.warnAt, target: target, at: (e["warn_at"] ?? e["target"])?.value.position ?? node.position)
         return SLATarget(metric: metric, target: target, calendar: s.calendar, pauseWhen: s.pauseWhen, warnAt: s.warnAt,
                          onWarning: s.onWarning, onBreach: s.onBreach, escalations: s.escalations)
+    }
+
+    /// A warning more than the whole target before the due instant would fall before the clock
+    /// starts: it fires at the start, which is rarely what was meant.
+    mutating func checkWarning(_ threshold: WarnThreshold?, target: TimeSpan, at position: SourcePosition) {
+        guard case .before(let span) = threshold, span > target else { return }
+        warning(position, "warn_at \(span) before the due instant is longer than the target \(target): the warning fires when the clock starts",
+                rule: "sla-warning-at-start")
     }
 
     mutating func warnThreshold(_ node: Syntax) -> WarnThreshold? {
         guard let text = string(node, context: "warn_at") else { return nil }
         if text.hasSuffix("%") {
-            guard let p = Int(text.dropLast()), (1...99).contains(p) else {
-                error(node.position, "warn_at '\(text)' must be a percentage between 1% and 99%", rule: "sla")
+            guard let p = Int(text.dropLast()), (0...100).contains(p) else {
+                error(node.position, "warn_at '\(text)' must be a percentage from 0% (the clock's start) to 100% (its due instant)", rule: "sla")
                 return nil
             }
             return .percent(p)

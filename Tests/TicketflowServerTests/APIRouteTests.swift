@@ -142,8 +142,14 @@ import TicketflowTesting
             #expect(try await api.send(.post, path + "/assign", raw: #"{"agent":""}"#).errorCode == "invalid_field")
             #expect(try await api.send(.post, path + "/assign", raw: #"{"agent":null}"#).decode(TicketView.self).assignee == nil)
 
-            let macro = try await api.send(.post, path + "/macros/ask")
+            let macro = try await api.send(.post, path + "/macros/ask", headers: [.agent: "carol"])
             #expect(try macro.status == .ok && (macro.decode(TicketView.self)).status == "pending")
+            // The macro's public comment is carol's reply; the audit names her and the macro.
+            let replied = try macro.decode(TicketView.self).comments?.last
+            #expect(replied?.author == .agent && replied?.authorName == "carol" && replied?.body == "Please send logs")
+            let applied = try await api.send(.get, path + "/audit").decode(AuditView.self).entries
+            #expect(applied.contains { $0.cause == CauseView(kind: .agent, name: "carol") && $0.change.contains("macro 'ask' applied by agent:carol") })
+            #expect(applied.contains { $0.cause == CauseView(kind: .macro, name: "ask") && $0.change.hasPrefix("status:") })
             let noMacro = try await api.send(.post, path + "/macros/nothing")
             #expect(noMacro.status == .notFound && noMacro.errorCode == "unknown_macro")
 

@@ -19,6 +19,25 @@ import TicketflowCore
         return outcome
     }
 
+    /// Issue 15: every spelling of a warning from the clock's start to its due instant is
+    /// accepted (0%, 100%, 0m before); one before the start is a warning, 101% an error.
+    @Test func warningThresholdsFromStartToDueAreAccepted() {
+        func check(_ warn: String) -> WorkflowLoader.Outcome {
+            WorkflowLoader.load(text: """
+            workflow: w
+            lines: [{name: L1, queue: q1}]
+            sla:
+              - {name: p, warn_at: "\(warn)", targets: {first_reply: 30m}}
+            """)
+        }
+        for accepted in ["0%", "100%", "0m", "30m", "30m before", "75%"] {
+            #expect(check(accepted).diagnostics.isEmpty, "\(accepted): \(check(accepted).diagnostics)")
+        }
+        #expect(check("45m").warnings.map(\.rule) == ["sla-warning-at-start"])
+        #expect(check("45m").workflow != nil)
+        #expect(check("101%").errors.map(\.rule) == ["sla"])
+    }
+
     /// What a requester reads (a notification to them, a rule's public comment) may only show
     /// what the requester view shows; texts for staff may show anything.
     @Test func textsForRequestersShowOnlyWhatTheyMaySee() throws {
