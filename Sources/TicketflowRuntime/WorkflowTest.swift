@@ -28,11 +28,9 @@ public struct WorkflowTestRunner {
             report.problems.append(Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read test file", rule: "file"))
             return report
         }
-        let root: Syntax
-        switch Syntax.parse(text, file: path) {
-        case .failure(let d): report.problems.append(d); return report
-        case .success(let s): root = s
-        }
+        let parsed = Syntax.parse(text, file: path)
+        report.problems += parsed.diagnostics
+        guard let root = parsed.syntax, parsed.diagnostics.isEmpty else { return report }
         var session = Session(file: path, report: report)
         session.run(root, directory: (path as NSString).deletingLastPathComponent)
         return session.report

@@ -12,6 +12,7 @@ extension Compiler {
             guard let e = entries(item, allowed: keys, context: "an SLA policy"),
                   let name = require(e, "name", in: item, context: "an SLA policy").flatMap({ string($0, context: "policy name") }) else { continue }
             unique(name, &seen, at: item.position, what: "SLA policy")
+            noteRule("sla", name, at: item.position)
             let context = "SLA policy \(name)"
             let group = e["group"].flatMap { string($0.value, context: "group") } ?? "sla"
             let when = e["when"].flatMap { condition($0.value, allowChanges: false, allowTime: false) }
@@ -122,6 +123,7 @@ extension Compiler {
             guard let e = entries(item, allowed: ["name", "on", "if", "then"], context: "a trigger"),
                   let name = require(e, "name", in: item, context: "a trigger").flatMap({ string($0, context: "trigger name") }) else { continue }
             unique(name, &seen, at: item.position, what: "trigger")
+            noteRule("trigger", name, at: item.position)
             var on: Set<TriggerEvent> = []
             if let o = require(e, "on", in: item, context: "trigger \(name)"), let names = strings(o, context: "on") {
                 for n in names {
@@ -147,6 +149,7 @@ extension Compiler {
                   let ifNode = require(e, "if", in: item, context: "automation \(name)"),
                   let cond = condition(ifNode, allowChanges: false, allowTime: true) else { continue }
             unique(name, &seen, at: item.position, what: "automation")
+            noteRule("automation", name, at: item.position)
             let acts = require(e, "then", in: item, context: "automation \(name)").map { actions($0, context: "then") } ?? []
             if !cond.isTimeBased {
                 error(ifNode.position, "automation \(name) has no time condition (since/before); use a trigger for rules that react to events", rule: "automation-time")
@@ -172,6 +175,7 @@ extension Compiler {
             guard let e = entries(item, allowed: ["name", "then"], context: "a macro"),
                   let name = require(e, "name", in: item, context: "a macro").flatMap({ string($0, context: "macro name") }) else { continue }
             unique(name, &seen, at: item.position, what: "macro")
+            noteRule("macro", name, at: item.position)
             let acts = require(e, "then", in: item, context: "macro \(name)").map { actions($0, context: "then") } ?? []
             result[name] = Macro(name: name, actions: acts)
         }

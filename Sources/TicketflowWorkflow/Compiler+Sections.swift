@@ -66,6 +66,8 @@ extension Compiler {
 
         let portal = top["portal"].map { compilePortal($0.value) } ?? PortalSettings()
 
+        // A macro cycle is found even beside other errors: it needs nothing but the macros.
+        checkMacroCycles(macros, at: top["macros"]?.value.position)
         guard !diagnostics.contains(where: { $0.severity == .error }), let name else { return nil }
         var workflow = Workflow(name: name, version: version, statuses: statuses, initialStatus: initial,
                                 solvedStatuses: solved, transitions: transitions, lines: lines, queues: queues,
@@ -81,7 +83,11 @@ extension Compiler {
             statuses = ["new", "open", "pending", "on_hold", "solved", "closed"]
             return
         }
-        guard let names = strings(entry.value, context: "statuses") else { return }
+        // The statuses that are values still count (each bad item is reported), so later
+        // sections are checked against them rather than against none.
+        guard let names = strings(entry.value, context: "statuses") ?? {
+            if case .list(let items, _) = entry.value { return items.compactMap(\.scalar) } else { return nil }
+        }() else { return }
         var seen: Set<String> = []
         for n in names { unique(n, &seen, at: entry.value.position, what: "status") }
         if names.isEmpty { error(entry.value.position, "statuses must name at least one status", rule: "statuses") }

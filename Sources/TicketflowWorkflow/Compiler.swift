@@ -14,6 +14,17 @@ struct Compiler {
     var macroNames: Set<String> = []
     /// Webhook hosts inside the network that the node's configuration admits.
     var allowedWebhookHosts: Set<String> = []
+    /// Where each rule was written ("trigger/NAME", "automation/NAME", "sla/NAME",
+    /// "macro/NAME"), so whole-workflow checks can point at it.
+    var rulePositions: [String: SourcePosition] = [:]
+
+    mutating func noteRule(_ kind: String, _ name: String, at position: SourcePosition) {
+        if rulePositions["\(kind)/\(name)"] == nil { rulePositions["\(kind)/\(name)"] = position }
+    }
+
+    func position(of kind: String, _ name: String) -> SourcePosition {
+        rulePositions["\(kind)/\(name)"] ?? SourcePosition(file: "", line: 1, column: 1)
+    }
 
     mutating func error(_ at: SourcePosition, _ message: String, rule: String) {
         diagnostics.append(Diagnostic(file: at.file, line: at.line, column: at.column, severity: .error, message: message, rule: rule))
@@ -61,12 +72,9 @@ struct Compiler {
         switch node {
         case .scalar(let s, _): return [s]
         case .list(let items, _):
-            var out: [String] = []
-            for item in items {
-                guard let s = string(item, context: "each item of \(context)") else { return nil }
-                out.append(s)
-            }
-            return out
+            // Every item that is not a value is reported, not only the first.
+            let out = items.compactMap { string($0, context: "each item of \(context)") }
+            return out.count == items.count ? out : nil
         case .map:
             error(node.position, "\(context) must be a value or a list of values, found a mapping", rule: "type")
             return nil

@@ -31,70 +31,79 @@ public indirect enum Syntax: Sendable {
         }
     }
 
-    /// Parses YAML text. Syntax errors come back as one diagnostic with the parser's position;
-    /// a document over the budget (size, nesting, nodes after alias expansion) is refused
-    /// before any tree is built, so a few lines of nested aliases cannot exhaust the node.
-    public static func parse(_ text: String, file: String, budget: YAMLBudget = .standard) -> Result<Syntax, Diagnostic> {
+    /// Parses YAML text into a tree and every problem found on the way. A syntax error stops
+    /// the parser (one diagnostic, no tree); a document over the budget (size, nesting, nodes
+    /// after alias expansion) is refused before any tree is built, so a few lines of nested
+    /// aliases cannot exhaust the node. Keys given twice or keys that are not plain text are
+    /// all reported, and the tree keeps the first of each key, so the compiler can go on and
+    /// report its own findings beside them.
+    public static func parse(_ text: String, file: String, budget: YAMLBudget = .standard) -> (syntax: Syntax?, diagnostics: [Diagnostic]) {
         if let exceeded = budget.check(text) {
-            return .failure(Diagnostic(file: file, line: exceeded.line, column: exceeded.column, severity: .error,
-                                       message: exceeded.message, rule: "yaml-limit"))
+            return (nil, [Diagnostic(file: file, line: exceeded.line, column: exceeded.column, severity: .error,
+                                     message: exceeded.message, rule: "yaml-limit")])
+        }
+        // Yams refuses a document at its first mapping with a repeated key; every one is named.
+        let duplicates = YAMLDuplicateKey.find(in: text)
+        guard duplicates.isEmpty else {
+            return (nil, duplicates.map {
+                Diagnostic(file: file, line: $0.line, column: $0.column, severity: .error, message: "duplicate key '\($0.key)'", rule: "duplicate-key")
+            })
         }
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                return .success(.map([], SourcePosition(file: file, line: 1, column: 1)))
+                return (.map([], SourcePosition(file: file, line: 1, column: 1)), [])
             }
-            return convert(node, file: file)
+            var diagnostics: [Diagnostic] = []
+            let syntax = convert(node, file: file, diagnostics: &diagnostics)
+            return (syntax, diagnostics)
         } catch let error as YamlError {
             switch error {
             case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-                return .failure(Diagnostic(file: file, line: mark.line, column: mark.column, severity: .error,
-                                           message: "YAML syntax: \(problem)", rule: "yaml"))
+                return (nil, [Diagnostic(file: file, line: mark.line, column: mark.column, severity: .error,
+                                         message: "YAML syntax: \(problem)", rule: "yaml")])
+            case let .duplicatedKeysInMapping(keys, context):
+                // Keys that are not plain text (the scan above names the plain ones).
+                return (nil, [Diagnostic(file: file, line: context.mark.line, column: context.mark.column, severity: .error,
+                                         message: "duplicate key \(keys.map { "'\($0)'" }.joined(separator: ", "))", rule: "duplicate-key")])
             default:
-                return .failure(Diagnostic(file: file, line: 1, column: 1, severity: .error, message: "YAML: \(error)", rule: "yaml"))
+                return (nil, [Diagnostic(file: file, line: 1, column: 1, severity: .error, message: "YAML: \(error)", rule: "yaml")])
             }
         } catch {
-            return .failure(Diagnostic(file: file, line: 1, column: 1, severity: .error, message: "YAML: \(error)", rule: "yaml"))
+            return (nil, [Diagnostic(file: file, line: 1, column: 1, severity: .error, message: "YAML: \(error)", rule: "yaml")])
         }
     }
 
-    static func convert(_ node: Node, file: String) -> Result<Syntax, Diagnostic> {
+    static func convert(_ node: Node, file: String, diagnostics: inout [Diagnostic]) -> Syntax {
         let pos = SourcePosition(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
         switch node {
         case .scalar(let s):
-            return .success(.scalar(s.string, pos))
+            return .scalar(s.string, pos)
         case .sequence(let seq):
-            var items: [Syntax] = []
-            for child in seq {
-                switch convert(child, file: file) {
-                case .success(let s): items.append(s)
-                case .failure(let d): return .failure(d)
-                }
-            }
-            return .success(.list(items, pos))
+            return .list(seq.map { convert($0, file: file, diagnostics: &diagnostics) }, pos)
         case .mapping(let mapping):
             var entries: [Entry] = []
             var seen: Set<String> = []
             for (key, value) in mapping {
                 let keyPos = SourcePosition(file: file, line: key.mark?.line ?? pos.line, column: key.mark?.column ?? pos.column)
                 guard let keyText = key.string else {
-                    return .failure(Diagnostic(file: file, line: keyPos.line, column: keyPos.column, severity: .error,
-                                               message: "mapping keys must be plain text", rule: "yaml"))
+                    diagnostics.append(Diagnostic(file: file, line: keyPos.line, column: keyPos.column, severity: .error,
+                                                  message: "mapping keys must be plain text", rule: "yaml"))
+                    continue
                 }
                 guard seen.insert(keyText).inserted else {
-                    return .failure(Diagnostic(file: file, line: keyPos.line, column: keyPos.column, severity: .error,
-                                               message: "duplicate key '\(keyText)'", rule: "duplicate-key"))
+                    diagnostics.append(Diagnostic(file: file, line: keyPos.line, column: keyPos.column, severity: .error,
+                                                  message: "duplicate key '\(keyText)'", rule: "duplicate-key"))
+                    continue
                 }
-                switch convert(value, file: file) {
-                case .success(let v): entries.append(Entry(key: keyText, keyPosition: keyPos, value: v))
-                case .failure(let d): return .failure(d)
-                }
+                entries.append(Entry(key: keyText, keyPosition: keyPos, value: convert(value, file: file, diagnostics: &diagnostics)))
             }
-            return .success(.map(entries, pos))
+            return .map(entries, pos)
         case .alias:
             // Yams's composer expands aliases into their anchored nodes (counted by the budget);
             // an unexpanded alias would mean a different composer.
-            return .failure(Diagnostic(file: file, line: pos.line, column: pos.column, severity: .error,
-                                       message: "unexpanded YAML alias", rule: "yaml"))
+            diagnostics.append(Diagnostic(file: file, line: pos.line, column: pos.column, severity: .error,
+                                          message: "unexpanded YAML alias", rule: "yaml"))
+            return .scalar("", pos)
         }
     }
 }

@@ -31,13 +31,12 @@ public enum WorkflowLoader {
     public static func load(text: String, name: String = "workflow.yaml", baseDirectory: String? = nil,
                             allowedWebhookHosts: Set<String> = []) -> Outcome {
         var diagnostics: [Diagnostic] = []
-        switch Syntax.parse(text, file: name) {
-        case .failure(let d): return Outcome(workflow: nil, diagnostics: [d])
-        case .success(let root):
-            var visiting = [name]
-            let merged = mergeIncludes(root, directory: baseDirectory, diagnostics: &diagnostics, visiting: &visiting)
-            return compile(merged, diagnostics: diagnostics, allowedWebhookHosts: allowedWebhookHosts)
-        }
+        let parsed = Syntax.parse(text, file: name)
+        guard let root = parsed.syntax else { return Outcome(workflow: nil, diagnostics: parsed.diagnostics) }
+        diagnostics += parsed.diagnostics
+        var visiting = [name]
+        let merged = mergeIncludes(root, directory: baseDirectory, diagnostics: &diagnostics, visiting: &visiting)
+        return compile(merged, diagnostics: diagnostics, allowedWebhookHosts: allowedWebhookHosts)
     }
 
     static func compile(_ root: Syntax, diagnostics: [Diagnostic], allowedWebhookHosts: Set<String>) -> Outcome {
@@ -57,16 +56,13 @@ public enum WorkflowLoader {
             diagnostics.append(Diagnostic(file: shownAs, line: 1, column: 1, severity: .error, message: message, rule: "file"))
             return nil
         }
-        switch Syntax.parse(text, file: shownAs) {
-        case .failure(let d):
-            diagnostics.append(d)
-            return nil
-        case .success(let root):
-            visiting.append(canonical)
-            defer { visiting.removeLast() }
-            return mergeIncludes(root, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                 diagnostics: &diagnostics, visiting: &visiting)
-        }
+        let parsed = Syntax.parse(text, file: shownAs)
+        diagnostics += parsed.diagnostics
+        guard let root = parsed.syntax else { return nil }
+        visiting.append(canonical)
+        defer { visiting.removeLast() }
+        return mergeIncludes(root, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                             diagnostics: &diagnostics, visiting: &visiting)
     }
 
     /// Replaces `include:` with the included files' sections: lists are appended after the

@@ -45,48 +45,36 @@ public struct YAMLBudget: Sendable, Equatable {
     }
 
     private func walk(_ buffer: UnsafeBufferPointer<UInt8>) -> Exceeded? {
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return nil }
-        defer { yaml_parser_delete(&parser) }
-        yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-
         var counter = NodeCounter()
-        var event = yaml_event_t()
-        while true {
-            guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
-            defer { yaml_event_delete(&event) }
+        var found: Exceeded?
+        YAMLEvents.forEach(in: buffer) { event in
             let mark = event.start_mark
             func exceeded(_ limit: Exceeded.Limit, _ message: String) -> Exceeded {
                 Exceeded(limit: limit, line: Int(mark.line) + 1, column: Int(mark.column) + 1, message: message)
             }
             switch event.type {
-            case YAML_STREAM_END_EVENT:
-                return nil
             case YAML_SCALAR_EVENT:
-                counter.leaf(size: 1, anchor: Self.name(event.data.scalar.anchor))
+                counter.leaf(size: 1, anchor: YAMLEvents.string(event.data.scalar.anchor))
             case YAML_SEQUENCE_START_EVENT:
-                counter.open(anchor: Self.name(event.data.sequence_start.anchor))
+                counter.open(anchor: YAMLEvents.string(event.data.sequence_start.anchor))
             case YAML_MAPPING_START_EVENT:
-                counter.open(anchor: Self.name(event.data.mapping_start.anchor))
+                counter.open(anchor: YAMLEvents.string(event.data.mapping_start.anchor))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 counter.close()
             case YAML_ALIAS_EVENT:
                 // An alias to an anchor not (yet) defined is the parser's error to report.
-                counter.leaf(size: Self.name(event.data.alias.anchor).flatMap { counter.anchored[$0] } ?? 1, anchor: nil)
+                counter.leaf(size: YAMLEvents.string(event.data.alias.anchor).flatMap { counter.anchored[$0] } ?? 1, anchor: nil)
             default:
                 break
             }
             if counter.depth > depth {
-                return exceeded(.depth, "lists and maps nest more than \(depth) levels deep")
+                found = exceeded(.depth, "lists and maps nest more than \(depth) levels deep")
+            } else if counter.total > nodes {
+                found = exceeded(.nodes, "the document would have more than \(nodes) nodes once its aliases are expanded")
             }
-            if counter.total > nodes {
-                return exceeded(.nodes, "the document would have more than \(nodes) nodes once its aliases are expanded")
-            }
+            return found == nil
         }
-    }
-
-    private static func name(_ anchor: UnsafeMutablePointer<yaml_char_t>?) -> String? {
-        anchor.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+        return found
     }
 }
 

@@ -75,6 +75,43 @@ import TicketflowCore
         #expect(outcome.diagnostics.map(\.description).joined(separator: "\n") + "\n" == expected)
     }
 
+    /// Issue 15's deeper checks, one finding each, golden: a policy shadowed by one without
+    /// `when` and by one with the same condition, an escalation ladder that climbs past the
+    /// last line and then down, a policy no ticket meets, two triggers that set each other
+    /// off, a status change no admitted status allows, triggers on events never raised, and
+    /// a condition that contradicts itself through `changed_to`.
+    @Test func deeperChecksFindWhatCanNeverWork() throws {
+        let outcome = load("deeper-checks.yaml")
+        let expected = try String(contentsOfFile: Self.fixtures + "/deeper-checks.expected", encoding: .utf8)
+        #expect(outcome.workflow != nil)
+        #expect(outcome.errors.isEmpty)
+        #expect(Set(outcome.warnings.map(\.rule)) == ["shadowed-policy", "escalation-ladder", "unreachable-rule", "trigger-cycle", "impossible-action", "unproduced-event"])
+        #expect(outcome.diagnostics.map(\.description).joined(separator: "\n") + "\n" == expected)
+    }
+
+    /// Every problem in a file at once: every repeated key (Yams stops at the first mapping
+    /// with one), every bad item of a list, and a macro cycle beside other errors.
+    @Test func everyErrorIsReportedAtOnce() {
+        let duplicated = WorkflowLoader.load(text: """
+        workflow: w
+        workflow: x
+        lines: [{name: L1, queue: q, name: L2}]
+        """, name: "dup.yaml")
+        #expect(duplicated.errors.map(\.description) == ["dup.yaml:2:1: error: duplicate key 'workflow' [duplicate-key]",
+                                                          "dup.yaml:3:30: error: duplicate key 'name' [duplicate-key]"])
+        let many = WorkflowLoader.load(text: """
+        workflow: w
+        lines: [{name: L1, queue: q}]
+        statuses: [new, {a: b}, [c]]
+        triggers:
+          - {name: t, on: ticket.created, then: [{set: {status: nope}}]}
+        macros:
+          - {name: m, then: [{macro: m}]}
+        """, name: "many.yaml")
+        #expect(many.errors.map(\.rule) == ["type", "type", "unknown-value", "macro-cycle"])
+        #expect(many.errors[2].message.hasSuffix("expected one of new"))
+    }
+
     @Test func includedFilesAreMergedAndCheckedWithTheirOwnNames() {
         let outcome = load("with-include.yaml")
         #expect(outcome.errors.count == 1)
