@@ -66,6 +66,10 @@ let package = Package(
         .target(name: "TicketflowNode", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", Dep.log,
         ]),
+        // Replay and "why" over a data directory: the journal folded and explained.
+        .target(name: "TicketflowReplay", dependencies: [
+            "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
+        ]),
         .target(name: "TicketflowServer", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
             "TicketflowNode", "TicketflowAPI", Dep.httpClient, Dep.hummingbird, Dep.httpTypes, Dep.lifecycle,
@@ -92,7 +96,7 @@ let package = Package(
         ]),
         .executableTarget(name: "ticketflow", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm",
-            "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP",
+            "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP", "TicketflowReplay", "TicketflowAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CMallocStats"),

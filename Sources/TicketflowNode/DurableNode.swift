@@ -26,6 +26,8 @@ public actor DurableNode {
     private var committing = false
     /// Workflow compiles running now (each on a thread of its own).
     private var compiling = 0
+    /// Older workflow versions compiled for explanations, by label (see `DurableNode+Explain`).
+    var explainedWorkflows: [String: Workflow] = [:]
     private var sleeper: Task<Void, Never>?
     private var sleepingUntil: Instant?
     /// In a cluster: where the routing facts of committed changes go (to the routing owner).
@@ -425,6 +427,11 @@ public actor DurableNode {
         guard try ticket(id) != nil else { return nil }
         try await flush()
         return try read { try store.events(of: id) }
+    }
+
+    /// Every workflow activation recorded, oldest first (the versions events name).
+    public func workflowActivations() throws -> [WorkflowActivation] {
+        try read { try store.workflowActivations() }
     }
 
     /// Ticket counts by status and line, and the outbox's, for metrics.

@@ -66,6 +66,13 @@ public enum WorkflowOrigin: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { stored }
+
+    /// The directory of the file a workflow came from (its includes' base), nil for the API's.
+    public var directory: String? {
+        guard case .file(let path) = self else { return nil }
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
 }
 
 /// A workflow that became active, and where it came from.

@@ -8,11 +8,11 @@ extension WorkflowLoader {
     /// Compiles workflow text on a thread of its own, not on the cooperative pool that serves
     /// requests: a large workflow's compile (bounded by the YAML budget, still up to a second)
     /// then costs one core's time, never a stalled request path.
-    public static func loadOnOwnThread(text: String, name: String = "workflow.yaml",
+    public static func loadOnOwnThread(text: String, name: String = "workflow.yaml", baseDirectory: String? = nil,
                                        allowedWebhookHosts: Set<String> = []) async -> Outcome {
         await withCheckedContinuation { continuation in
             let thread = Thread {
-                continuation.resume(returning: load(text: text, name: name, allowedWebhookHosts: allowedWebhookHosts))
+                continuation.resume(returning: load(text: text, name: name, baseDirectory: baseDirectory, allowedWebhookHosts: allowedWebhookHosts))
             }
             thread.name = "ticketflow-compile"
             thread.stackSize = compileStackBytes

@@ -7,6 +7,6 @@ struct Ticketflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ticketflow",
         abstract: "An actor-based ticket workflow engine.",
-        subcommands: [Serve.self, Check.self, TestWorkflows.self, Simulate.self, Storm.self, Backup.self, ClusterCommand.self]
+        subcommands: [Serve.self, Check.self, TestWorkflows.self, Simulate.self, Storm.self, Replay.self, Why.self, Backup.self, ClusterCommand.self]
     )
 }

@@ -251,6 +251,33 @@ import TicketflowTesting
         }
     }
 
+    /// Issue 15: "why" over the API explains each step with the rules considered and the
+    /// values their conditions saw; `?rule=` narrows it to one rule.
+    @Test func whyExplainsEachStepWithTheValuesConditionsSaw() async throws {
+        let workflow = TestNodes.workflow + """
+
+        triggers:
+          - {name: urgent-to-l2, on: ticket.created, if: {priority: urgent}, then: [{escalate: next_line}]}
+        """
+        try await InProcessApp.run(workflow: workflow) { api in
+            let t = try await api.create(priority: .normal)
+            _ = try await api.send(.post, "/api/v1/tickets/\(t.id)/comments", CommentRequest(body: "On it"), headers: [.agent: "bob"])
+            let why = try await api.send(.get, "/api/v1/tickets/\(t.id)/why").decode(TicketExplanation.self)
+            #expect(why.ticket == t.id && why.steps.count == 2)
+            let created = try #require(why.steps.first)
+            #expect(created.raised == ["ticket.created"])
+            let trigger = try #require(created.rules.first { $0.name == "urgent-to-l2" })
+            #expect(trigger.outcome == .notFired && trigger.condition?.text == "priority is urgent (priority: normal)")
+            #expect(created.rules.contains { $0.name == "p" && $0.outcome == .applies && $0.condition == nil })
+            #expect(why.steps[1].cause == "agent:bob" && why.steps[1].happened == ["public comment by agent bob"])
+            let onlyTrigger = try await api.send(.get, "/api/v1/tickets/\(t.id)/why?rule=urgent-to-l2").decode(TicketExplanation.self)
+            #expect(onlyTrigger.steps.count == 1 && onlyTrigger.steps[0].rules.map(\.name) == ["urgent-to-l2"])
+            #expect(try await api.send(.get, "/api/v1/tickets/\(t.id)/why?rule=").errorCode == "invalid_parameter")
+            #expect(try await api.send(.get, "/api/v1/tickets/\(t.id)/why?why=1").errorCode == "unknown_parameter")
+            #expect(try await api.send(.get, "/api/v1/tickets/999/why").errorCode == "unknown_ticket")
+        }
+    }
+
     /// Issue 15: the "billion laughs" sent as a workflow is refused with a diagnostic at once,
     /// and the node keeps answering meanwhile (before the budget it grew past 4 GB).
     @Test func aWorkflowOverTheYAMLBudgetIsRefusedAndTheNodeKeepsServing() async throws {

@@ -131,6 +131,19 @@ extension Routes {
                       for: request, context, body: NoBody())
     }
 
+    /// The ticket's history explained: rules considered at each step, their conditions with
+    /// the values they saw, what fired (`?rule=NAME` for one rule). Whoever may read the audit.
+    func why(_ request: Request, _ context: Context) async throws -> Response {
+        try checkQuery(request, allowed: ["rule"])
+        let id = try parameter(context)
+        let rule = request.uri.queryParameters["rule"].map(String.init)
+        if let rule, rule.isEmpty || rule.unicodeScalars.count > RequestLimits.name {
+            throw APIError(.badRequest, "invalid_parameter", "rule must be 1…\(RequestLimits.name) characters")
+        }
+        guard let explanation = try await node.explanation(of: id, rule: rule) else { throw NodeError.notFound(id) }
+        return JSONResponse.make(explanation)
+    }
+
     func audit(_ request: Request, _ context: Context) async throws -> Response {
         let id = try parameter(context)
         guard let events = try await node.events(of: id) else { throw NodeError.notFound(id) }

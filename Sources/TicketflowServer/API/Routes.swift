@@ -48,6 +48,7 @@ struct Routes: Sendable {
             Route(.post, "api/v1/tickets/:id/assign", .ticket, .assignTicket, assign),
             Route(.post, "api/v1/tickets/:id/macros/:macro", .ticket, .applyMacro, applyMacro),
             Route(.get, "api/v1/tickets/:id/audit", .ticket, .readAudit, audit),
+            Route(.get, "api/v1/tickets/:id/why", .ticket, .readAudit, why),
             Route(.get, "api/v1/macros", .here, .listMacros, listMacros),
             Route(.get, "api/v1/agents", .agents, .listAgents, listAgents),
             Route(.get, "api/v1/agents/:id", .agents, .readAgent, readAgent),
