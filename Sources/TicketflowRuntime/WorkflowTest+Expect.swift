@@ -29,11 +29,11 @@ extension Session {
             case "status", "priority", "queue", "assignee", "line", "type", "subject":
                 guard let t = needTicket() else { continue }
                 let actual = t.values(of: entry.key, workflow: workflow).first ?? "none"
-                check(at, "\(t.id) \(entry.key)", expected: want, actual: actual)
+                check(at, "\(t.id) \(entry.key)", expected: want, actual: actual, about: (t.id, entry.key))
             case "tags":
                 guard let t = needTicket() else { continue }
                 let wanted = (entry.value.scalar.map { [$0] } ?? listOf(entry.value)).sorted()
-                check(at, "\(t.id) tags", expected: wanted.joined(separator: ","), actual: t.tags.sorted().joined(separator: ","))
+                check(at, "\(t.id) tags", expected: wanted.joined(separator: ","), actual: t.tags.sorted().joined(separator: ","), about: (t.id, "tags"))
             case "comments":
                 guard let t = needTicket() else { continue }
                 check(at, "\(t.id) comment count", expected: want, actual: String(t.comments.count))
@@ -57,7 +57,7 @@ extension Session {
                         case "fulfilled": actual = clock.fulfilledAt != nil ? "true" : "false"
                         default: problem(p.keyPosition, "unknown SLA property '\(p.key)'; expected due, state, breached, warned, fulfilled"); continue
                         }
-                        check(p.keyPosition, "\(t.id) SLA \(clockEntry.key) \(p.key)", expected: expected, actual: actual)
+                        check(p.keyPosition, "\(t.id) SLA \(clockEntry.key) \(p.key)", expected: expected, actual: actual, about: (t.id, "sla"))
                     }
                 }
             case "outbox":

@@ -51,10 +51,37 @@ struct Session {
         report.problems.append(Diagnostic(file: at.file, line: at.line, column: at.column, severity: .error, message: message, rule: "test"))
     }
 
-    mutating func check(_ at: SourcePosition, _ what: String, expected: String, actual: String) {
+    /// Records one expectation. A failed one about a ticket's field (`about`) carries the
+    /// evaluations of the rules that write that field, from the ticket's "why".
+    mutating func check(_ at: SourcePosition, _ what: String, expected: String, actual: String, about: (ticket: String, field: String)? = nil) {
         let passed = expected == actual
-        report.checks.append(.init(position: at, description: "\(what) = \(expected)", passed: passed,
-                                   difference: passed ? nil : "\(what): expected \(expected), got \(actual)"))
+        var difference = "\(what): expected \(expected), got \(actual)"
+        if !passed, let about { difference += why(ticket: about.ticket, field: about.field) }
+        report.checks.append(.init(position: at, description: "\(what) = \(expected)", passed: passed, difference: passed ? nil : difference))
+    }
+
+    /// The last steps of the ticket's "why", narrowed to the rules that can change `field`
+    /// (SLA policies for `sla`), indented under the failed expectation.
+    func why(ticket: String, field: String) -> String {
+        guard let node else { return "" }
+        let workflow = node.center.workflow
+        let writers: Set<String>
+        if field == "sla" {
+            writers = Set(workflow.slaPolicies.map(\.name))
+        } else {
+            func writes(_ actions: [Action]) -> Bool {
+                actions.contains { $0.writtenFields.contains(field) || (field == "line" && $0.writtenFields.contains("queue")) }
+            }
+            writers = Set(workflow.triggers.filter { writes($0.actions) }.map(\.name) + workflow.automations.filter { writes($0.actions) }.map(\.name))
+        }
+        var explanation = TicketExplainer.explain(node.journal.filter { $0.ticket == ticket }, workflows: [workflow.label: workflow])
+        explanation.steps = explanation.steps.compactMap { step in
+            var step = step
+            step.rules = step.rules.filter { writers.contains($0.name) }
+            return step.rules.isEmpty ? nil : step
+        }.suffix(4)
+        guard !explanation.steps.isEmpty else { return "\n         why: no rule that changes \(field) was considered for ticket \(ticket)" }
+        return "\n         why (rules that change \(field), last steps):\n" + explanation.text.split(separator: "\n").map { "           " + $0 }.joined(separator: "\n")
     }
 
     func map(_ node: Syntax) -> [String: Syntax.Entry] {
