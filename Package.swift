@@ -130,7 +130,7 @@ let package = Package(
             Dep.httpTypes,
         ]),
         .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "TicketflowCore"]),
-        .testTarget(name: "TicketflowReplayTests", dependencies: ["TicketflowReplay", "TicketflowTesting", Dep.grdb]),
+        .testTarget(name: "TicketflowReplayTests", dependencies: ["TicketflowReplay", "TicketflowTesting", "TicketflowWorkflow", Dep.grdb]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),
     ],

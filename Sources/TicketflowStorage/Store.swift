@@ -206,71 +206,91 @@ public final class Store: Sendable {
 
     /// Writes a batch in one transaction; returns when it is durable (per `durability`).
     public func commit(_ batch: CommitBatch) async throws {
-        let rows = batch.events.map { ($0, Blob.encode($0)) }
-        let snapshots = batch.tickets.values.map { ($0, Blob.encode($0)) }
-        let encoder = JSONEncoder()
-        let agents = try batch.agents.values.map { ($0.id, try encoder.encode($0)) }
-        try await pool.write { db in
-            let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (ticket, version, at, body) VALUES (?, ?, ?, ?)")
-            let addOutbox = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO outbox (id, ticket, recipient, template, body, created, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            // Each event's version is the ticket's version after it; the snapshot holds the last.
-            var counts: [String: Int64] = [:]
-            for (event, _) in rows { counts[event.ticket, default: 0] += 1 }
-            var versions: [String: Int64] = [:]
-            for (ticket, count) in counts { versions[ticket] = Int64(batch.tickets[ticket]?.version ?? Int(count)) - count }
-            for (event, body) in rows {
-                let version = versions[event.ticket]! + 1
-                versions[event.ticket] = version
-                try insertEvent.execute(arguments: [event.ticket, version, event.at.millis, body])
-                if case .notified(let n) = event.change {
-                    try addOutbox.execute(arguments: [n.id, event.ticket, n.recipient, n.template, n.body, event.at.millis, event.at.millis])
-                }
+        let encoded = try EncodedBatch(batch)
+        try await pool.write { db in try Store.write(encoded, batch, into: db) }
+    }
+
+    /// Writes a batch in one transaction from synchronous code (offline tools that fill a data
+    /// directory, such as `ticketflow simulate --record`); the node itself commits with `commit`.
+    public func commitWaiting(_ batch: CommitBatch) throws {
+        let encoded = try EncodedBatch(batch)
+        try pool.write { db in try Store.write(encoded, batch, into: db) }
+    }
+
+    /// A batch's rows encoded before the writer is taken, so encoding never holds it.
+    struct EncodedBatch {
+        var rows: [(Event, Data)]
+        var snapshots: [(Ticket, Data)]
+        var agents: [(String, Data)]
+        init(_ batch: CommitBatch) throws {
+            rows = batch.events.map { ($0, Blob.encode($0)) }
+            snapshots = batch.tickets.values.map { ($0, Blob.encode($0)) }
+            let encoder = JSONEncoder()
+            agents = try batch.agents.values.map { ($0.id, try encoder.encode($0)) }
+        }
+    }
+
+    private static func write(_ encoded: EncodedBatch, _ batch: CommitBatch, into db: Database) throws {
+        let (rows, snapshots, agents) = (encoded.rows, encoded.snapshots, encoded.agents)
+        let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (ticket, version, at, body) VALUES (?, ?, ?, ?)")
+        let addOutbox = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO outbox (id, ticket, recipient, template, body, created, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        // Each event's version is the ticket's version after it; the snapshot holds the last.
+        var counts: [String: Int64] = [:]
+        for (event, _) in rows { counts[event.ticket, default: 0] += 1 }
+        var versions: [String: Int64] = [:]
+        for (ticket, count) in counts { versions[ticket] = Int64(batch.tickets[ticket]?.version ?? Int(count)) - count }
+        for (event, body) in rows {
+            let version = versions[event.ticket]! + 1
+            versions[event.ticket] = version
+            try insertEvent.execute(arguments: [event.ticket, version, event.at.millis, body])
+            if case .notified(let n) = event.change {
+                try addOutbox.execute(arguments: [n.id, event.ticket, n.recipient, n.template, n.body, event.at.millis, event.at.millis])
             }
-            // A new ticket is inserted with the number it was minted with; a stored one is
-            // updated and keeps its number, so no number is ever derived from an id.
-            let insertTicket = try db.cachedStatement(sql: """
-                INSERT INTO ticket (status, line, queue, assignee, priority, created, updated, sla_due,
-                                    sla_breached, version, body, skills, timers, requester, id, number)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let updateTicket = try db.cachedStatement(sql: """
-                UPDATE ticket SET status = ?, line = ?, queue = ?, assignee = ?, priority = ?, created = ?, updated = ?,
-                                  sla_due = ?, sla_breached = ?, version = ?, body = ?, skills = ?, timers = ?, requester = ?
-                WHERE id = ?
-                """)
-            for (ticket, body) in snapshots {
-                let running = ticket.slaClocks.values.filter { $0.isRunning }.compactMap(\.due).min()
-                let breached = ticket.slaClocks.values.contains { $0.isBreached && !$0.isStopped }
-                var columns: StatementArguments = [ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
-                                                   ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
-                                                   running?.millis, breached ? 1 : 0, ticket.version, body,
-                                                   RestartColumns.skills(ticket), RestartColumns.timers(ticket),
-                                                   ticket.requester.email.lowercased(), ticket.id]
-                if let number = batch.ticketNumbers[ticket.id] {
-                    columns += [number.value]
-                    try insertTicket.execute(arguments: columns)
-                } else {
-                    try updateTicket.execute(arguments: columns)
-                    guard db.changesCount == 1 else { throw StoreError.corrupt("ticket \(ticket.id) changed but never created") }
-                }
+        }
+        // A new ticket is inserted with the number it was minted with; a stored one is
+        // updated and keeps its number, so no number is ever derived from an id.
+        let insertTicket = try db.cachedStatement(sql: """
+            INSERT INTO ticket (status, line, queue, assignee, priority, created, updated, sla_due,
+                                sla_breached, version, body, skills, timers, requester, id, number)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let updateTicket = try db.cachedStatement(sql: """
+            UPDATE ticket SET status = ?, line = ?, queue = ?, assignee = ?, priority = ?, created = ?, updated = ?,
+                              sla_due = ?, sla_breached = ?, version = ?, body = ?, skills = ?, timers = ?, requester = ?
+            WHERE id = ?
+            """)
+        for (ticket, body) in snapshots {
+            let running = ticket.slaClocks.values.filter { $0.isRunning }.compactMap(\.due).min()
+            let breached = ticket.slaClocks.values.contains { $0.isBreached && !$0.isStopped }
+            var columns: StatementArguments = [ticket.status, String(ticket.line), ticket.queue, ticket.assignee,
+                                               ticket.priority.rawValue, ticket.createdAt.millis, ticket.updatedAt.millis,
+                                               running?.millis, breached ? 1 : 0, ticket.version, body,
+                                               RestartColumns.skills(ticket), RestartColumns.timers(ticket),
+                                               ticket.requester.email.lowercased(), ticket.id]
+            if let number = batch.ticketNumbers[ticket.id] {
+                columns += [number.value]
+                try insertTicket.execute(arguments: columns)
+            } else {
+                try updateTicket.execute(arguments: columns)
+                guard db.changesCount == 1 else { throw StoreError.corrupt("ticket \(ticket.id) changed but never created") }
             }
-            for (key, create) in batch.idempotencyKeys {
-                try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket, request) VALUES (?, ?, ?)",
-                               arguments: [key, create.ticket, create.request])
-            }
-            for (key, request) in batch.commandKeys {
-                try db.execute(sql: "INSERT OR IGNORE INTO command_key (ticket, key, request) VALUES (?, ?, ?)",
-                               arguments: [key.ticket, key.key, request])
-            }
-            for (id, body) in agents {
-                try db.execute(sql: "INSERT OR REPLACE INTO agent (id, body) VALUES (?, ?)", arguments: [id, body])
-            }
-            if let w = batch.workflow {
-                try db.execute(sql: "INSERT INTO workflow (label, source, origin, activated) VALUES (?, ?, ?, ?)",
-                               arguments: [w.label, w.source, w.origin.stored, w.at.millis])
-            }
+        }
+        for (key, create) in batch.idempotencyKeys {
+            try db.execute(sql: "INSERT OR IGNORE INTO idempotency (key, ticket, request) VALUES (?, ?, ?)",
+                           arguments: [key, create.ticket, create.request])
+        }
+        for (key, request) in batch.commandKeys {
+            try db.execute(sql: "INSERT OR IGNORE INTO command_key (ticket, key, request) VALUES (?, ?, ?)",
+                           arguments: [key.ticket, key.key, request])
+        }
+        for (id, body) in agents {
+            try db.execute(sql: "INSERT OR REPLACE INTO agent (id, body) VALUES (?, ?)", arguments: [id, body])
+        }
+        if let w = batch.workflow {
+            try db.execute(sql: "INSERT INTO workflow (label, source, origin, activated) VALUES (?, ?, ?, ?)",
+                           arguments: [w.label, w.source, w.origin.stored, w.at.millis])
         }
     }
 

@@ -56,7 +56,11 @@ public struct Simulator {
 
     public init(workflow: Workflow, options: Options) { self.workflow = workflow; self.options = options }
 
-    public func run(progress: ((Int, Int) -> Void)? = nil) -> SimulationReport {
+    /// Runs the simulation. `record`, when given, receives every accepted event in order with a
+    /// way to read the ticket as it stands after them (`ticketflow simulate --record` writes
+    /// them to a data directory as a node would); it does not change what is simulated.
+    public func run(progress: ((Int, Int) -> Void)? = nil,
+                    record: ((_ events: [Event], _ ticket: (String) -> Ticket?) -> Void)? = nil) -> SimulationReport {
         var rng = SplitMix64(seed: options.seed)
         var node = VirtualNode(workflow: workflow, start: options.start, keepsHistory: false)
         let end = options.start + .days(Int64(options.days))
@@ -118,6 +122,7 @@ public struct Simulator {
         var holder: [String: String] = [:]
         func handle(_ events: [Event], at now: Instant) {
             collector.observe(events)
+            if let record, !events.isEmpty { record(events) { node.center.tickets[$0] } }
             for event in events {
                 // A closed ticket with no timers left can never change again: drop it, so a
                 // simulated year holds only the live part of the center in memory.
@@ -205,7 +210,8 @@ public struct Simulator {
                 if let agent = node.center.tickets[ticketID]?.assignee { schedule(now + .minutes(10), .agentWork(ticket: ticketID, agent: agent)) }
             }
         }
-        node.advance(to: end)
+        let last = node.advance(to: end)
+        if let record, !last.isEmpty { record(last) { node.center.tickets[$0] } }
         return collector.report(center: node.center, options: options, end: end, happenings: processed)
     }
 }

@@ -3,10 +3,11 @@ import GRDB
 import Testing
 import TicketflowCore
 import TicketflowNode
-import TicketflowReplay
+@testable import TicketflowReplay
 import TicketflowRuntime
 import TicketflowStorage
 import TicketflowTesting
+import TicketflowWorkflow
 
 /// `ticketflow replay`'s check and `why` over a data directory a real node wrote.
 @Suite(.timeLimit(.minutes(1))) struct ReplayTests {
@@ -77,5 +78,57 @@ import TicketflowTesting
         let breached = TicketExplainer.explain(try store.events(of: "1"), workflows: workflows, rule: "p")
         #expect(breached.steps.contains { $0.happened.contains("SLA p/first_reply breached") && $0.raised == ["sla.breach"] })
         #expect(breached.steps.allSatisfy { $0.rules.map(\.name) == ["p"] })
+    }
+
+    /// Replaying the recorded commands through the recorded workflow rebuilds what the node
+    /// decided: the commands read back from the journal are the ones it was given.
+    @Test func theRecordedCommandsReplayToTheSameTickets() async throws {
+        let dir = try await writtenData()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store(path: dir + "/ticketflow.sqlite", durability: .normal)
+        let workflow = try #require(try RecordedWorkflows.load(from: store)["test@1"])
+        var commands: [RecordedCommands.Recorded] = []
+        var stored: [String: Ticket] = [:]
+        try store.forEachJournal { id, snapshot, events in
+            commands += RecordedCommands.read(events, lines: workflow.lines.map(\.name))
+            stored[id] = snapshot
+        }
+        // 20 creates, 10 comments, 4 macros and the late private note.
+        #expect(commands.count == 35)
+        #expect(commands.filter { if case .applyMacro(_, "ask", Cause(.agent, "carol")) = $0.command { return true } else { return false } }.count == 4)
+        let ordered = commands.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        let replayed = WhatIf.Outcome.replay(ordered, workflow: workflow, until: ordered.last!.at)
+        #expect(replayed.rejected == 0)
+        for (id, ticket) in stored {
+            let outcome = try #require(replayed.tickets[id])
+            #expect(outcome.status == ticket.status && outcome.queue == ticket.queue, "ticket \(id)")
+            #expect(outcome.breached == Set(ticket.slaClocks.filter { $0.value.isBreached }.map(\.key)), "ticket \(id)")
+        }
+    }
+
+    /// What if every new ticket went to L2, not only urgent ones: 15 more escalations, the
+    /// 15 tickets named with what changed for them.
+    @Test func whatIfReportsWhatACandidateWouldHaveChanged() async throws {
+        let dir = try await writtenData()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store(path: dir + "/ticketflow.sqlite", durability: .normal)
+        let recorded = try #require(try RecordedWorkflows.load(from: store)["test@1"])
+        let candidateText = Self.workflow.replacingOccurrences(of: "version: 1", with: "version: 2")
+            .replacingOccurrences(of: "if: {priority: urgent}", with: "if: {priority: [normal, urgent]}")
+        let candidate = try #require(WorkflowLoader.load(text: candidateText).workflow)
+        let report = try WhatIf.run(store: store, recorded: recorded, candidate: candidate)
+        #expect(report.recordedWorkflow == "test@1" && report.candidateWorkflow == "test@2")
+        #expect(report.tickets == 20 && report.commands == 35)
+        #expect(report.escalationsIntoLine == [.init(name: "L2", count: .init(recorded: 5, candidate: 20))])
+        #expect(report.ticketsChanged == 15 && report.changed.count == 15)
+        #expect(report.changed.first == .init(ticket: "1", differences: ["line L1 → L2", "queue first-line → second-line"]))
+        #expect(report.text().contains("escalations into line: L2 5 → 20 (+15)"))
+        // The same workflow on both sides: nothing differs.
+        let same = try WhatIf.run(store: store, recorded: recorded, candidate: recorded)
+        #expect(same.ticketsChanged == 0 && same.sla.allSatisfy { $0.met.change == 0 && $0.breached.change == 0 })
+        // A window that ends before the last tickets were created leaves them out.
+        let window = try WhatIf.run(store: store, recorded: recorded, candidate: candidate,
+                                    options: .init(to: Instant(iso8601: "2027-01-04T09:10:00Z")!))
+        #expect(window.tickets == 10)
     }
 }
