@@ -108,7 +108,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
         .executableTarget(name: "TicketflowBench", dependencies: [
             "CMallocStats", "TicketflowCluster", "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime",
-            "TicketflowStorage", "TicketflowNode", "TicketflowStorm", "TicketflowAPI", Dep.grdb, Dep.histogram, Dep.log,
+            "TicketflowStorage", "TicketflowNode", "TicketflowStorm", "TicketflowAPI", "TicketflowReplay", Dep.grdb, Dep.histogram, Dep.log,
         ]),
         .testTarget(name: "TicketflowCoreTests", dependencies: ["TicketflowCore"]),
         .testTarget(name: "TicketflowAPITests", dependencies: ["TicketflowAPI"]),

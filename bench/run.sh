@@ -47,7 +47,7 @@ run "$bin" simulate
 # A simulated year takes ~13 minutes at today's speed; make bench runs 120 days so the
 # whole run stays under 20 minutes. BENCH_YEAR_DAYS=365 make bench runs the full year.
 run "$bin" year "${BENCH_YEAR_DAYS:-120}"
-run "$bin" restart 1000000
+run "$bin" restart 1000000   # also times `ticketflow replay` over the same million tickets
 run bench/peers/compare.sh --quick || echo "| peers | not run: $? | | | see bench/peers/README.md |" | tee -a "$out"
 echo >> "$out"
 echo "Total time: $(( $(date +%s) - started )) s" | tee -a "$out"

@@ -5,7 +5,7 @@ import TicketflowStorage
 // with the HTTP ones and writes bench/results/latest.md). Each prints Markdown table rows.
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let which = arguments.first else {
-    print("usage: ticketflow-bench durable|timers|lateness|memory|simulate|year|restart|peer-process|zmq|json|fsync [N]")
+    print("usage: ticketflow-bench durable|timers|lateness|memory|simulate|year|restart|replay|peer-process|zmq|json|fsync [N]")
     exit(2)
 }
 let n = arguments.count > 1 ? Int(arguments[1]) : nil
@@ -19,6 +19,7 @@ case "memory": benchMemory(count: n ?? 1_000_000)
 case "simulate": benchSimulation(days: 30, ticketsPerDay: 2000, agents: 60, label: "30 days × 2,000 tickets/day")
 case "year": benchSimulation(days: n ?? 365, ticketsPerDay: 10_000, agents: 300, label: "\(n ?? 365) days × 10,000 tickets/day")
 case "restart": try await benchRestart(count: n ?? 1_000_000)
+case "replay": try await benchReplay(count: n ?? 1_000_000)
 case "peer-process": try await benchPeerProcess(count: n ?? 1000)
 case "zmq": try await benchZMQ(seconds: Double(n ?? 3))
 case "json": try benchJSON(count: n ?? 200_000)

@@ -23,6 +23,52 @@ import TicketflowTesting
          "requester": ["name": "Req \(n)", "email": "req\(n)@example.com", "organization": "acme"], "tags": [], "fields": [:]]
     }
 
+    /// Issue 15 on a real node's data: killed with SIGKILL after creates, a comment and an SLA
+    /// breach, its data directory replays clean (every snapshot equals its journal), `why`
+    /// explains the breach, and a snapshot that disagrees with its journal fails the replay.
+    @Test func aKilledNodesDataReplaysCleanAndExplainsItself() async throws {
+        let dir = try TestSupport.temporaryDirectory("tf-e2e-replay")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let workflow = dir + "/quick.yaml"
+        try Self.quickSLA.write(toFile: workflow, atomically: true, encoding: .utf8)
+        let server = try ServerProcess(data: dir + "/data", workflow: workflow)
+        let client = HTTPClient(server.baseURL)
+        var ids: [String] = []
+        for n in 1...5 {
+            let reply = try await client.post("/api/v1/tickets", newTicket(n))
+            ids.append(try #require(reply.json?["id"] as? String))
+        }
+        _ = try await client.post("/api/v1/tickets/\(ids[0])/comments", ["body": "On it", "public": true], headers: ["X-Agent": "bob"])
+        // Let the 3 s first-reply clock of the others breach while the node runs, then kill it.
+        var breached = false
+        for _ in 0..<100 where !breached {
+            try await Task.sleep(for: .milliseconds(100))
+            breached = String(decoding: (try await client.get("/api/v1/tickets/\(ids[4])/audit")).body, as: UTF8.self).contains("breached")
+        }
+        #expect(breached)
+        server.kill()
+
+        let replay = try TestSupport.run(["replay", "--data", dir + "/data"])
+        #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
+        #expect(replay.stdout.contains("replayed 5 tickets") && replay.stdout.contains("every snapshot matches its journal"))
+        let why = try TestSupport.run(["why", "--data", dir + "/data", "--ticket", ids[4]])
+        #expect(why.status == 0)
+        #expect(why.stdout.contains("SLA fast/first_reply breached") && why.stdout.contains("raised: sla.breach"))
+        let oneRule = try TestSupport.run(["why", "--data", dir + "/data", "--ticket", ids[4], "--rule", "fast", "--json"])
+        #expect(oneRule.stdout.hasPrefix("{\"ticket\":\"\(ids[4])\",\"steps\":[") && oneRule.stdout.contains("\"kind\":\"sla_policy\""))
+
+        // A snapshot that no longer tells its journal's story: found, named, exit 1.
+        let sqlite = try TestSupport.run(program: "/usr/bin/env", ["python3", "-c", """
+            import sqlite3; db = sqlite3.connect('\(dir)/data/ticketflow.sqlite')
+            db.execute("UPDATE ticket SET body = (SELECT body FROM ticket WHERE id = '\(ids[1])') WHERE id = '\(ids[2])'"); db.commit()
+            """], in: dir, timeout: 30)
+        #expect(sqlite.status == 0, "\(sqlite.stderr)")
+        let damaged = try TestSupport.run(["replay", "--data", dir + "/data"])
+        #expect(damaged.status == 1)
+        #expect(damaged.stdout.contains("ticket \(ids[2]): the journal rebuilds another ticket than the snapshot"))
+        #expect(damaged.stdout.contains("1 difference"))
+    }
+
     @Test func acknowledgedTicketsSurviveSIGKILLAndRetriesNeverDuplicate() async throws {
         let dir = try TestSupport.temporaryDirectory("tf-e2e-kill")
         defer { try? FileManager.default.removeItem(atPath: dir) }
