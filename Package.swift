@@ -5,19 +5,18 @@ import PackageDescription
 // An inner module never imports an outer one; see docs/architecture.md.
 /// The products targets depend on, named once.
 enum Dep {
-    static let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
-    static let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
-    static let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
-    static let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
-    static let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
-    static let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
-    static let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
-    static let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
-    static let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
-    static let auth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
-    static let bcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
-    static let mustache: Target.Dependency = .product(name: "Mustache", package: "swift-mustache")
-    static func nio(_ module: String) -> Target.Dependency { .product(name: module, package: "swift-nio") }
+    static func product(_ name: String, in package: String) -> Target.Dependency { .product(name: name, package: package) }
+    static func nio(_ module: String) -> Target.Dependency { product(module, in: "swift-nio") }
+    // Storage, configuration and logs.
+    static let yams = product("Yams", in: "Yams"), grdb = product("GRDB", in: "GRDB.swift"), log = product("Logging", in: "swift-log")
+    // HTTP and its services.
+    static let hummingbird = product("Hummingbird", in: "hummingbird"), httpTypes = product("HTTPTypes", in: "swift-http-types"),
+               lifecycle = product("ServiceLifecycle", in: "swift-service-lifecycle"), httpClient = product("AsyncHTTPClient", in: "async-http-client")
+    // Identity and pages.
+    static let crypto = product("Crypto", in: "swift-crypto"), auth = product("HummingbirdAuth", in: "hummingbird-auth"),
+               bcrypt = product("HummingbirdBcrypt", in: "hummingbird-auth"), mustache = product("Mustache", in: "swift-mustache")
+    // Measuring.
+    static let histogram = product("Histogram", in: "hdrhistogram-swift")
 }
 
 let package = Package(
@@ -32,20 +31,17 @@ let package = Package(
         .library(name: "TicketflowRuntime", targets: ["TicketflowRuntime"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Storage, configuration, the command line, logs and metrics.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"), .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"), .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"), .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // HTTP, in and out, and the services around it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"), .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Identity and pages.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"), .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [

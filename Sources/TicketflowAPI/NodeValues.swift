@@ -16,8 +16,7 @@ public struct WorkflowView: Codable, Sendable, Equatable {
 }
 
 public struct LineView: Codable, Sendable, Equatable {
-    public var name: String
-    public var queue: String
+    public var name, queue: String
     public init(name: String, queue: String) { self.name = name; self.queue = queue }
 }
 
@@ -54,12 +53,10 @@ public struct Health: Codable, Sendable, Equatable {
 
 /// What a node reports of itself to its peers (and in `GET /api/v1/cluster`).
 public struct NodeLoad: Codable, Sendable, Equatable {
-    /// Tickets in memory (the rest are passivated, on disk until needed).
-    public var activeTickets: Int
-    /// SLA, automation and follow-up timers waiting to fire.
-    public var pendingTimers: Int
-    /// Agents kept here: the cluster's on the routing owner, none elsewhere.
-    public var agents: Int
+    /// Tickets in memory (the rest are passivated, on disk until needed); SLA, automation and
+    /// follow-up timers waiting to fire; agents kept here (the cluster's on the routing owner,
+    /// none elsewhere).
+    public var activeTickets, pendingTimers, agents: Int
     /// False once a commit failed and the node stopped taking work.
     public var healthy: Bool
 
@@ -115,11 +112,7 @@ public struct MemberView: Codable, Sendable, Equatable {
 /// What a webhook receives for each notification (`POST`, with the notification id as
 /// `Idempotency-Key`: delivery is at least once).
 public struct WebhookPayload: Codable, Sendable, Equatable {
-    public var id: String
-    public var ticket: String
-    public var recipient: String
-    public var template: String
-    public var body: String
+    public var id, ticket, recipient, template, body: String
 
     public init(id: String, ticket: String, recipient: String, template: String, body: String) {
         self.id = id; self.ticket = ticket; self.recipient = recipient; self.template = template; self.body = body

@@ -45,10 +45,8 @@ public struct QueueView: Codable, Sendable, Equatable {
 
 /// One waiting ticket in a queue view.
 public struct WaitingTicket: Codable, Sendable, Equatable {
-    public var ticket: String
-    /// Urgent tickets are assigned first, then by arrival.
-    public var priority: String
-    public var subject: String
+    /// The ticket, its priority (urgent tickets are assigned first, then by arrival) and subject.
+    public var ticket, priority, subject: String
     /// Since the ticket last changed.
     public var waitingSeconds: Int64
 

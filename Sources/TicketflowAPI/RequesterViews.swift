@@ -36,9 +36,7 @@ public struct RequesterCommentView: Codable, Sendable, Equatable {
     public enum From: String, Codable, Sendable { case support, requester }
     public var id: Int
     public var from: From
-    public var authorName: String
-    public var body: String
-    public var at: String
+    public var authorName, body, at: String
 
     public init(id: Int, from: From, authorName: String, body: String, at: String) {
         self.id = id; self.from = from; self.authorName = authorName; self.body = body; self.at = at

@@ -107,13 +107,6 @@ public struct TicketPage: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case tickets, nextAfter = "next_after", unavailableNodes = "unavailable_nodes" }
 }
 
-/// `GET /api/v1/tickets/{id}/audit`.
-public struct AuditView: Codable, Sendable, Equatable {
-    public var ticket: String
-    public var entries: [AuditEntry]
-    public init(ticket: String, entries: [AuditEntry]) { self.ticket = ticket; self.entries = entries }
-}
-
 /// One event of a ticket's journal, as people read it.
 public struct AuditEntry: Codable, Sendable, Equatable {
     public var at: String
@@ -129,6 +122,13 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case at, cause, change, workflowVersion = "workflow_version" }
+}
+
+/// `GET /api/v1/tickets/{id}/audit`: the ticket's entries, oldest first.
+public struct AuditView: Codable, Sendable, Equatable {
+    public var ticket: String
+    public var entries: [AuditEntry]
+    public init(ticket: String, entries: [AuditEntry]) { self.ticket = ticket; self.entries = entries }
 }
 
 /// Who or what caused a change.

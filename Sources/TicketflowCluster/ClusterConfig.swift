@@ -5,10 +5,8 @@ import TicketflowYAML
 /// ZeroMQ endpoint and data directory.
 public struct ClusterConfig: Sendable, Decodable, Equatable {
     public struct Node: Sendable, Decodable, Equatable {
-        public var name: String
-        public var http: String
-        public var zmq: String
-        public var data: String
+        /// Its name, HTTP address (HOST:PORT), ZeroMQ endpoint (tcp://…) and data directory.
+        public var name, http, zmq, data: String
     }
 
     public var partitions: Int

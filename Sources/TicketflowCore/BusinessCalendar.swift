@@ -2,8 +2,7 @@ import Foundation
 
 /// Opening hours within one local day, in minutes after midnight (`end` may be 1440).
 public struct MinuteRange: Hashable, Codable, Sendable {
-    public var start: Int
-    public var end: Int
+    public var start, end: Int
     public init(start: Int, end: Int) { self.start = start; self.end = end }
 }
 

@@ -41,10 +41,7 @@ public enum Change: Hashable, Codable, Sendable {
 
 /// A notification put in the outbox; delivery is the shell's job.
 public struct Notification: Hashable, Codable, Sendable {
-    public var id: String
-    public var recipient: String
-    public var template: String
-    public var body: String
+    public var id, recipient, template, body: String
 
     public init(id: String, recipient: String, template: String, body: String) {
         self.id = id; self.recipient = recipient; self.template = template; self.body = body
@@ -111,9 +108,7 @@ public enum Command: Hashable, Codable, Sendable {
 
 /// The fields a client supplies to create a ticket.
 public struct NewTicket: Hashable, Codable, Sendable {
-    public var id: String
-    public var subject: String
-    public var description: String
+    public var id, subject, description: String
     public var requester: Requester
     public var channel: Channel
     public var priority: Priority

@@ -47,9 +47,7 @@ public struct Comment: Hashable, Codable, Sendable {
 /// The whole history stays on the ticket when it changes line, queue or assignee,
 /// so the second line sees everything the first line saw.
 public struct Ticket: Hashable, Codable, Sendable {
-    public var id: String
-    public var subject: String
-    public var description: String
+    public var id, subject, description: String
     public var requester: Requester
     public var channel: Channel
     public var priority: Priority
@@ -116,11 +114,8 @@ public enum Presence: String, Codable, CaseIterable, Sendable {
 
 /// A support agent: the line they work on, what they know and how much they can take.
 public struct Agent: Hashable, Codable, Sendable {
-    public var id: String
-    public var name: String
-    public var line: String
-    public var queues: [String]
-    public var skills: [String]
+    public var id, name, line: String
+    public var queues, skills: [String]
     public var capacity: Int
     public var presence: Presence
 

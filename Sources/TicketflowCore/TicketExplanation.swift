@@ -10,15 +10,12 @@ public struct TicketExplanation: Codable, Sendable, Equatable {
     public init(ticket: String, steps: [Step]) { self.ticket = ticket; self.steps = steps }
 
     public struct Step: Codable, Sendable, Equatable {
-        public var at: String
-        /// Who or what started the step: `agent:bob`, `api:api`, `engine` for a timer.
-        public var cause: String
-        /// The workflow (`name@version`) that decided it.
-        public var workflowVersion: String
-        /// What the command or timer itself did, in the audit's words.
-        public var happened: [String]
-        /// The trigger events it raised (`ticket.updated`, `sla.breach` …).
-        public var raised: [String]
+        /// When; who or what started the step (`agent:bob`, `api:api`, `system:engine` for a
+        /// timer); the workflow (`name@version`) that decided it.
+        public var at, cause, workflowVersion: String
+        /// What the command or timer itself did, in the audit's words; the trigger events it
+        /// raised (`ticket.updated`, `sla.breach` …).
+        public var happened, raised: [String]
         public var rules: [RuleEvaluation]
 
         public init(at: String, cause: String, workflowVersion: String, happened: [String], raised: [String], rules: [RuleEvaluation]) {

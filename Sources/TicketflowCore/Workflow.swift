@@ -63,8 +63,7 @@ public struct Workflow: Hashable, Codable, Sendable {
 
 /// An escalation line (L1, L2, L3 …) and the queue that holds its tickets.
 public struct Line: Hashable, Codable, Sendable {
-    public var name: String
-    public var queue: String
+    public var name, queue: String
     public init(name: String, queue: String) { self.name = name; self.queue = queue }
 }
 
@@ -136,8 +135,7 @@ public struct EscalationLevel: Hashable, Codable, Sendable {
 /// An SLA policy. Within a group the first policy whose condition matches applies;
 /// policies in different groups (a customer SLA and a per-line OLA) apply together.
 public struct SLAPolicy: Hashable, Codable, Sendable {
-    public var name: String
-    public var group: String
+    public var name, group: String
     public var when: Condition?
     public var targets: [SLATarget]
 
@@ -148,14 +146,9 @@ public struct SLAPolicy: Hashable, Codable, Sendable {
 
 /// The ticket events a trigger can listen to.
 public enum TriggerEvent: String, Codable, CaseIterable, Sendable {
-    case created = "ticket.created"
-    case updated = "ticket.updated"
-    case commented = "ticket.commented"
-    case escalated = "ticket.escalated"
-    case deescalated = "ticket.deescalated"
-    case slaWarning = "sla.warning"
-    case slaBreach = "sla.breach"
-    case followUp = "ticket.follow_up"
+    case created = "ticket.created", updated = "ticket.updated", commented = "ticket.commented"
+    case escalated = "ticket.escalated", deescalated = "ticket.deescalated"
+    case slaWarning = "sla.warning", slaBreach = "sla.breach", followUp = "ticket.follow_up"
 }
 
 /// An event rule: when one of `on` happens and `condition` holds, run `actions`.

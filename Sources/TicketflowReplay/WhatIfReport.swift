@@ -12,9 +12,7 @@ public struct WhatIfReport: Codable, Sendable, Equatable {
 
     public struct Clock: Codable, Sendable, Equatable {
         public var clock: String
-        public var met: Pair
-        public var breached: Pair
-        public var running: Pair
+        public var met, breached, running: Pair
     }
 
     public struct Named: Codable, Sendable, Equatable {

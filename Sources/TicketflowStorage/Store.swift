@@ -77,8 +77,7 @@ public enum WorkflowOrigin: Sendable, Equatable, CustomStringConvertible {
 
 /// A workflow that became active, and where it came from.
 public struct WorkflowActivation: Sendable, Equatable {
-    public var label: String
-    public var source: String
+    public var label, source: String
     public var origin: WorkflowOrigin
     public var at: Instant
 

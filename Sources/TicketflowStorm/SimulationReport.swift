@@ -4,16 +4,13 @@ import TicketflowCore
 /// What a simulation found. Encoded with sorted keys so equal runs print equal bytes.
 public struct SimulationReport: Codable, Sendable, Equatable {
     public struct Compliance: Codable, Sendable, Equatable {
-        public var met: Int
-        public var breached: Int
-        public var running: Int
+        public var met, breached, running: Int
         public var percentMet: Double
     }
 
     public struct Percentiles: Codable, Sendable, Equatable {
         public var count: Int
-        public var medianMinutes: Double
-        public var p90Minutes: Double
+        public var medianMinutes, p90Minutes: Double
     }
 
     public var workflow: String

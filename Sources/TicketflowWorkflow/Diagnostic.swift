@@ -3,12 +3,10 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Severity: String, Sendable { case error, warning }
 
     public var file: String
-    public var line: Int
-    public var column: Int
+    public var line, column: Int
     public var severity: Severity
-    public var message: String
-    /// A short, stable name of the check, for documentation and filtering.
-    public var rule: String
+    /// What is wrong, and the check's short, stable name (its code, for documentation and filtering).
+    public var message, rule: String
 
     public init(file: String, line: Int, column: Int, severity: Severity, message: String, rule: String) {
         self.file = file; self.line = line; self.column = column
@@ -21,7 +19,6 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
 /// Where a node sits in a source file.
 public struct SourcePosition: Hashable, Sendable {
     public var file: String
-    public var line: Int
-    public var column: Int
+    public var line, column: Int
     public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
 }

@@ -7,16 +7,6 @@ import TicketflowTesting
 /// thread, replying, rating, CSRF, and 57 XSS payloads on every page that shows them.
 /// `make test` installs Debian's chromium and Playwright (into .build/venv-browser) first.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct BrowserEndToEndTests {
-    static let workflow = """
-    workflow: browser
-    version: 1
-    statuses: [new, open, pending, solved, closed]
-    transitions: {new: [open, pending, solved], open: [pending, solved], pending: [open, solved], solved: [open, closed], closed: []}
-    lines: [{name: L1, queue: first-line}, {name: L2, queue: second-line}]
-    sla:
-      - {name: fast, calendar: 24x7, targets: {first_reply: 30m}}
-    """
-
     static let python = TestSupport.packageRoot + "/.build/venv-browser/bin/python"
 
     @Test func thePortalAndTheDashboardWorkAndNoPayloadRuns() throws {
@@ -26,7 +16,7 @@ import TicketflowTesting
         }
         let dir = try TestSupport.temporaryDirectory("tf-e2e-browser")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Self.workflow.write(toFile: dir + "/workflow.yaml", atomically: true, encoding: .utf8)
+        try TestNodes.workflow.write(toFile: dir + "/workflow.yaml", atomically: true, encoding: .utf8)
         let node = try ServerProcess(data: dir + "/data", workflow: dir + "/workflow.yaml")
         defer { node.stop() }
         let run = try TestSupport.run(program: Self.python, [TestSupport.packageRoot + "/tests/browser/portal_check.py", node.baseURL, TestSupport.adminToken],

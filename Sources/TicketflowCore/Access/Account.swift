@@ -69,10 +69,8 @@ public struct SecurityEntry: Sendable, Equatable {
 /// the CSRF token its forms carry, and when it began and was last used (for the absolute and
 /// idle expiry).
 public struct SessionRecord: Sendable, Equatable {
-    public var account: String
-    public var csrf: String
-    public var createdAt: Instant
-    public var seenAt: Instant
+    public var account, csrf: String
+    public var createdAt, seenAt: Instant
 
     public init(account: String, csrf: String, createdAt: Instant, seenAt: Instant) {
         self.account = account; self.csrf = csrf; self.createdAt = createdAt; self.seenAt = seenAt

@@ -20,12 +20,9 @@ struct UserRoutes: Sendable {
     /// In a cluster, every change to users and tokens is applied on every node (like the
     /// workflow), so each node authenticates every user and a revocation holds everywhere at once.
     static let shapes: [RouteShape] = [
-        RouteShape(.get, "api/v1/users", .here, .listUsers),
-        RouteShape(.post, "api/v1/users", .everyNode, .createUser),
-        RouteShape(.get, "api/v1/users/:id", .here, .listUsers),
-        RouteShape(.patch, "api/v1/users/:id", .everyNode, .updateUser),
-        RouteShape(.get, "api/v1/users/:id/tokens", .here, .listTokens),
-        RouteShape(.post, "api/v1/users/:id/tokens", .everyNode, .createToken),
+        RouteShape(.get, "api/v1/users", .here, .listUsers), RouteShape(.post, "api/v1/users", .everyNode, .createUser),
+        RouteShape(.get, "api/v1/users/:id", .here, .listUsers), RouteShape(.patch, "api/v1/users/:id", .everyNode, .updateUser),
+        RouteShape(.get, "api/v1/users/:id/tokens", .here, .listTokens), RouteShape(.post, "api/v1/users/:id/tokens", .everyNode, .createToken),
         RouteShape(.delete, "api/v1/tokens/:id", .everyNode, .revokeToken),
         RouteShape(.get, "api/v1/security-log", .here, .readSecurityLog),
     ]

@@ -11,18 +11,14 @@ struct BrowserRoutes: Sendable {
 
     static let shapes: [RouteShape] = [
         RouteShape(.get, "/", .here, .viewDashboard),
-        RouteShape(.get, "login", .here, .signIn),
-        RouteShape(.post, "login", .here, .signIn),
+        RouteShape(.get, "login", .here, .signIn), RouteShape(.post, "login", .here, .signIn),
         RouteShape(.post, "logout", .here, .signOut),
-        RouteShape(.get, "portal", .here, .portal),
-        RouteShape(.get, "portal/new", .here, .portal),
+        RouteShape(.get, "portal", .here, .portal), RouteShape(.get, "portal/new", .here, .portal),
         RouteShape(.post, "portal/tickets", .here, .portalWrite),
         RouteShape(.get, "portal/tickets/:id", .here, .portal),
-        RouteShape(.post, "portal/tickets/:id/reply", .here, .portalWrite),
-        RouteShape(.post, "portal/tickets/:id/reopen", .here, .portalWrite),
+        RouteShape(.post, "portal/tickets/:id/reply", .here, .portalWrite), RouteShape(.post, "portal/tickets/:id/reopen", .here, .portalWrite),
         RouteShape(.post, "portal/tickets/:id/rate", .here, .portalWrite),
-        RouteShape(.get, "assets/site.css", .here, .assets),
-        RouteShape(.get, "assets/dashboard.js", .here, .assets),
+        RouteShape(.get, "assets/site.css", .here, .assets), RouteShape(.get, "assets/dashboard.js", .here, .assets),
     ]
 
     var handlers: [Routes.Handler] {

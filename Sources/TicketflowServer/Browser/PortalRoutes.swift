@@ -184,19 +184,15 @@ struct PortalRoutes: Sendable {
     struct CommentRow { var from, authorName, at, body: String }
 
     struct Home {
-        let title = "My tickets"
-        let signedIn = true
-        var name: String
-        var csrf: String
+        let title = "My tickets", signedIn = true
+        var name, csrf: String
         var hasTickets: Bool
         var tickets: [TicketRow]
     }
 
     struct NewTicketPage {
-        let title = "Open a ticket"
-        let signedIn = true
-        var name: String
-        var csrf: String
+        let title = "Open a ticket", signedIn = true
+        var name, csrf: String
         var error: String?
         var priorities: [PriorityChoice]
         var fields: [FieldInput]
@@ -210,15 +206,12 @@ struct PortalRoutes: Sendable {
     struct PriorityChoice { var value: String; var selected: Bool }
 
     struct TicketPage {
-        let title = "Ticket"
-        let signedIn = true
-        var name: String
-        var csrf: String
+        let title = "Ticket", signedIn = true
+        var name, csrf: String
         var ticket: RequesterTicketView
         var fields: [FieldRow]
         var comments: [CommentRow]
-        var canReopen: Bool
-        var canRate: Bool
+        var canReopen, canRate: Bool
         var rating: String?
         var error: String?
     }
