@@ -19,8 +19,8 @@ base=$((23000 + RANDOM % 2000))
 cat > "$dir/cluster.yaml" <<YAML
 partitions: 64
 nodes:
-  - {name: n1, http: "127.0.0.1:$((base + 1))", zmq: "tcp://127.0.0.1:$((base + 11))", data: $dir/n1}
-  - {name: n2, http: "127.0.0.1:$((base + 2))", zmq: "tcp://127.0.0.1:$((base + 12))", data: $dir/n2}
+  - {name: n1, http: "127.0.0.1:$((base + 1))", zmq: "tcp://127.0.0.1:$((base + 11))", data: $dir/n1, public_key_file: $dir/n1/curve.pub}
+  - {name: n2, http: "127.0.0.1:$((base + 2))", zmq: "tcp://127.0.0.1:$((base + 12))", data: $dir/n2, public_key_file: $dir/n2/curve.pub}
 YAML
 trap 'cluster/stop-local.sh "$dir/cluster.yaml" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 cluster/start-local.sh "$dir/cluster.yaml" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the nodes of a cluster file (default cluster/local.yaml) that are not running, in
 # the background. Each node writes its log to data/<node>/node.log and its pid to
-# data/<node>/node.pid. Waits until each started node answers /healthz (at most 60 s).
+# data/<node>/node.pid. Makes the nodes' CurveZMQ keys where missing (ticketflow cluster
+# keys), and waits until each started node is ready — /readyz: it has heard every peer that
+# is up (at most 60 s).
 #
 #   cluster/start-local.sh [CLUSTER_FILE] [NODE ...]
 #
@@ -24,6 +26,8 @@ file=${1:-cluster/local.yaml}
 shift || true
 source cluster/members.sh
 members=$(cluster_members "$file" "$@") || exit 1
+# Every node's CurveZMQ key pair, made where missing (each node needs all its peers' public keys).
+"$bin" cluster keys "$file" >/dev/null
 started=()
 while IFS=$'\t' read -r name http _ data _; do
   mkdir -p "$data"
@@ -40,7 +44,8 @@ done <<<"$members"
 for entry in "${started[@]}"; do
   read -r name http pid data <<<"$entry"
   for _ in $(seq 1 600); do
-    if curl -fs --max-time 1 "http://$http/healthz" >/dev/null 2>&1; then echo "$name ready"; continue 2; fi
+    # Ready, not only alive: the node has heard every peer that is up (GET /readyz).
+    if curl -fs --max-time 1 "http://$http/readyz" >/dev/null 2>&1; then echo "$name ready"; continue 2; fi
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "$name exited during start; the end of $data/node.log:" >&2
       tail -n 5 "$data/node.log" >&2

@@ -51,6 +51,18 @@ public struct Health: Codable, Sendable, Equatable {
     public init(status: Status, workflow: String) { self.status = status; self.workflow = workflow }
 }
 
+/// `GET /readyz`: whether the node can serve every request now. A single node is ready once
+/// started; a cluster member once it has heard every peer that is up (a peer silent since the
+/// node started, past the liveness window, counts as down, not awaited).
+public struct Readiness: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case ready, notReady = "not_ready" }
+    public var status: Status
+    /// The peers not heard from yet.
+    public var waitingFor: [String]
+    public init(status: Status, waitingFor: [String] = []) { self.status = status; self.waitingFor = waitingFor }
+    enum CodingKeys: String, CodingKey { case status, waitingFor = "waiting_for" }
+}
+
 /// What a node reports of itself to its peers (and in `GET /api/v1/cluster`).
 public struct NodeLoad: Codable, Sendable, Equatable {
     /// Tickets in memory (the rest are passivated, on disk until needed); SLA, automation and

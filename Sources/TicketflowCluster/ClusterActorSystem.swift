@@ -43,14 +43,14 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     /// Binds `endpoint` and connects to `peers` (name → endpoint). `handler` answers
     /// transport messages of other types than `actor`.
-    public init(node: String, endpoint: String, peers: [String: String], membership: [UInt8] = [], callTimeout: Duration = .seconds(5),
-                logger: Logger = Logger(label: "ticketflow.cluster"),
+    public init(node: String, endpoint: String, peers: [String: String], membership: [UInt8] = [], security: LinkSecurity = .plain,
+                callTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "ticketflow.cluster"),
                 otherMessages: @escaping Transport.Handler = { .failure(.init("unknown message type \($0.type)")) }) throws {
         let box = SystemBox()
         self.box = box
         self.node = node
         self.callTimeout = callTimeout
-        transport = try Transport(node: node, endpoint: endpoint, peers: peers, membership: membership, logger: logger) { envelope in
+        transport = try Transport(node: node, endpoint: endpoint, peers: peers, membership: membership, security: security, logger: logger) { envelope in
             guard envelope.type == "actor" else { return await otherMessages(envelope) }
             guard let system = box.system.withLock({ $0 }) else { return .failure(.init("node is starting")) }
             return await system.receive(envelope)

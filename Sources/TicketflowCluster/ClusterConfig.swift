@@ -2,15 +2,42 @@ import Foundation
 import TicketflowYAML
 
 /// A cluster file (`cluster/local.yaml`): the partition count and every node's HTTP address,
-/// ZeroMQ endpoint and data directory.
+/// ZeroMQ endpoint, data directory and CurveZMQ public key — or `insecure: true` for
+/// plain-text links, which must be asked for.
 public struct ClusterConfig: Sendable, Decodable, Equatable {
     public struct Node: Sendable, Decodable, Equatable {
         /// Its name, HTTP address (HOST:PORT), ZeroMQ endpoint (tcp://…) and data directory.
         public var name, http, zmq, data: String
+        /// Its CurveZMQ public key (40 Z85 characters), written here or read from a file
+        /// (`ticketflow cluster keys` writes it; relative paths are from the working directory,
+        /// as `data` is).
+        public var publicKey: String?
+        public var publicKeyFile: String?
+
+        public init(name: String, http: String, zmq: String, data: String, publicKey: String? = nil, publicKeyFile: String? = nil) {
+            self.name = name; self.http = http; self.zmq = zmq; self.data = data
+            self.publicKey = publicKey; self.publicKeyFile = publicKeyFile
+        }
+
+        enum CodingKeys: String, CodingKey { case name, http, zmq, data, publicKey = "public_key", publicKeyFile = "public_key_file" }
+
+        /// Where its secret key lives: in its data directory, readable by its owner only.
+        public var secretKeyPath: String { data + "/curve.key" }
+        /// Where `ticketflow cluster keys` writes its public key.
+        public var publicKeyPath: String { publicKeyFile ?? data + "/curve.pub" }
     }
 
     public var partitions: Int
     public var nodes: [Node]
+    /// Plain-text node-to-node links: anyone who reaches a ZeroMQ port is a peer. Only for
+    /// trusted networks; without it every node needs a public key.
+    public var insecure: Bool?
+
+    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil) {
+        self.partitions = partitions; self.nodes = nodes; self.insecure = insecure
+    }
+
+    public var isInsecure: Bool { insecure == true }
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -27,6 +54,11 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
             if !n.zmq.hasPrefix("tcp://") { problems.append("node \(n.name): zmq must be a tcp:// endpoint") }
             if n.http.split(separator: ":").count != 2 || Int(n.http.split(separator: ":").last ?? "") == nil {
                 problems.append("node \(n.name): http must be HOST:PORT")
+            }
+            if let key = n.publicKey, !CurveKeyPair.isKey(key) { problems.append("node \(n.name): public_key must be 40 Z85 characters") }
+            if n.publicKey != nil, n.publicKeyFile != nil { problems.append("node \(n.name): give public_key or public_key_file, not both") }
+            if !config.isInsecure, n.publicKey == nil, n.publicKeyFile == nil {
+                problems.append("node \(n.name): needs public_key or public_key_file (ticketflow cluster keys \(path) \(n.name) makes a key pair), or set insecure: true for plain-text links")
             }
         }
         if !problems.isEmpty { throw Invalid(description: "\(path): " + problems.joined(separator: "; ")) }

@@ -59,6 +59,8 @@ public final class Transport: Sendable {
     let wakePipe: (read: Int32, write: Int32)
     /// Signalled when the I/O thread has left its loop.
     let ioThreadDone = DispatchSemaphore(value: 0)
+    /// With CurveZMQ: the handler that admits only the cluster file's keys.
+    let zap: ZAPHandler?
 
     /// Frames queued for one socket, and whether some thread is sending them.
     struct Outbox<Item> {
@@ -115,7 +117,7 @@ public final class Transport: Sendable {
 
     /// Binds `endpoint`, connects a DEALER to every peer, and starts the I/O thread; throws if
     /// the endpoint cannot be bound.
-    public init(node: String, endpoint: String, peers: [String: String], membership: [UInt8] = [],
+    public init(node: String, endpoint: String, peers: [String: String], membership: [UInt8] = [], security: LinkSecurity = .plain,
                 logger: Logger = Logger(label: "ticketflow.cluster"), handler: @escaping Handler) throws {
         self.node = node
         self.membership = membership
@@ -124,6 +126,22 @@ public final class Transport: Sendable {
         let context = ZMQContext()
         let router = try ZMQSocket(context, .router)
         try router.hardenForServer()
+        var own: CurveKeyPair?
+        var publicKeys: [String: String] = [:]
+        if case .curve(let pair, let peerKeys) = security {
+            // The ZAP handler is bound before the ROUTER, so no handshake finds it missing.
+            zap = try ZAPHandler(context: context, peers: peerKeys, logger: logger)
+            try router.set(ZMQ_ZAP_DOMAIN, bytes: Array("ticketflow".utf8))
+            try router.set(ZMQ_CURVE_SERVER, Int32(1))
+            try router.set(ZMQ_CURVE_SECRETKEY, bytes: Array(pair.secretKey.utf8))
+            // A CURVE handshake has a ZAP round trip in it: on a loaded machine 2 s (enough for
+            // plain ZMTP) dropped connections that were about to succeed, again and again.
+            try router.set(ZMQ_HANDSHAKE_IVL, Int32(5000))
+            own = pair
+            publicKeys = peerKeys
+        } else {
+            zap = nil
+        }
         try router.bind(endpoint)
         var fds = [try router.fileDescriptor()]
         var links: [String: Link] = [:]
@@ -139,6 +157,12 @@ public final class Transport: Sendable {
             // after its caller gave up.
             try dealer.set(ZMQ_IMMEDIATE, Int32(1))
             try dealer.set(ZMQ_SNDHWM, Int32(10_000))
+            if let own {
+                guard let serverKey = publicKeys[peer] else { throw Failure("no public key for peer \(peer)") }
+                try dealer.set(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8))
+                try dealer.set(ZMQ_CURVE_PUBLICKEY, bytes: Array(own.publicKey.utf8))
+                try dealer.set(ZMQ_CURVE_SECRETKEY, bytes: Array(own.secretKey.utf8))
+            }
             try dealer.connect(peers[peer]!)
             fds.append(try dealer.fileDescriptor())
             links[peer] = Link(peer: peer, socket: dealer)
@@ -179,8 +203,14 @@ public final class Transport: Sendable {
             link.socket.withLock { $0 = nil }
         }
         router.withLock { $0 = nil }
+        zap?.stop()
         for p in waiting { p.continuation.resume(throwing: Failure("transport stopped")) }
     }
+
+    /// Peers refused for a key the cluster file does not list (always 0 on plain links).
+    public var refusedPeers: Int { zap?.refused.load(ordering: .relaxed) ?? 0 }
+    /// Whether links are CurveZMQ (with the ZAP allow-list).
+    public var isSecure: Bool { zap != nil }
 
     func wake() {
         var byte: UInt8 = 1

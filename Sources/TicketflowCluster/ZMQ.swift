@@ -24,13 +24,18 @@ public struct ZMQError: Error, CustomStringConvertible {
 }
 
 public final class ZMQSocket {
-    public enum Kind { case router, dealer }
+    public enum Kind { case router, dealer, reply }
     let raw: UnsafeMutableRawPointer
     /// Held so the context outlives its sockets: `zmq_ctx_term` blocks until every socket is closed.
     private let context: ZMQContext
 
     public init(_ context: ZMQContext, _ kind: Kind) throws {
-        guard let s = zmq_socket(context.raw, kind == .router ? ZMQ_ROUTER : ZMQ_DEALER) else { throw ZMQError.last("zmq_socket") }
+        let type: Int32 = switch kind {
+        case .router: ZMQ_ROUTER
+        case .dealer: ZMQ_DEALER
+        case .reply: ZMQ_REP
+        }
+        guard let s = zmq_socket(context.raw, type) else { throw ZMQError.last("zmq_socket") }
         raw = s
         self.context = context
         try set(ZMQ_LINGER, Int32(0))

@@ -47,7 +47,7 @@ extension ClusterGateway {
     /// hand: 409 `unknown_agent` if not, 503 if the routing owner does not answer.
     func checkAgent(_ agentID: String) async throws {
         let owner = routingOwner
-        guard isAlive(owner), let service = services[owner] else {
+        guard await awaitAlive(owner), let service = services[owner] else {
             throw Self.unavailable(owner, why: "the agent list", reason: "it is not answering heartbeats")
         }
         let known: Bool

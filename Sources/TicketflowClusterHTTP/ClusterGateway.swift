@@ -32,6 +32,11 @@ public final class ClusterGateway: Sendable {
     private let forwarded = Atomic<Int>(0)
     /// A peer counts as alive while heard from (heartbeats included) within this span.
     static let livenessWindow: TimeInterval = 3
+    /// How long a request waits for a peer never heard from since this node started (it may
+    /// be starting too) before it is answered 503.
+    static let firstContactWait: Duration = .seconds(2)
+    /// When this node started: a peer silent for the liveness window since then is down.
+    let startedAt = Date()
 
     /// Set while a request that came from a peer runs, so it is handled here, never forwarded again.
     @TaskLocal static var forwardedFrom: String?
@@ -45,8 +50,13 @@ public final class ClusterGateway: Sendable {
         self.map = config.partitionMap
         self.logger = logger
         let peers = Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, $0.zmq) })
+        let security: LinkSecurity
+        do { security = try config.linkSecurity(for: me) } catch { throw StartupError(description: "\(error)") }
+        if case .plain = security {
+            logger.warning("insecure: true: links to peers are plain text, and identities forwarded by anyone who reaches \(mine.zmq) are believed")
+        }
         do {
-            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, membership: config.fingerprint, logger: logger)
+            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, membership: config.fingerprint, security: security, logger: logger)
         } catch {
             throw StartupError(description: "cannot bind \(mine.zmq): \(error)")
         }
@@ -120,6 +130,28 @@ public final class ClusterGateway: Sendable {
         return Date().timeIntervalSince(last) <= Self.livenessWindow
     }
 
+    /// Whether `member` answers, waiting up to `firstContactWait` for one never heard from
+    /// (a peer that was alive and went silent is down at once: no wait).
+    func awaitAlive(_ member: String) async -> Bool {
+        if isAlive(member) { return true }
+        guard (system.transport.liveness[member] ?? nil) == nil else { return false }
+        let deadline = ContinuousClock.now + Self.firstContactWait
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))   // cancelled: the loop ends at the deadline anyway
+            if isAlive(member) { return true }
+        }
+        return false
+    }
+
+    /// `/readyz`: ready once every peer is heard from, or has been silent since this node
+    /// started for longer than the liveness window (down, so not awaited).
+    func readiness() -> Readiness {
+        let heard = system.transport.liveness
+        let settled = Date().timeIntervalSince(startedAt) > Self.livenessWindow
+        let waiting = config.nodes.map(\.name).filter { $0 != me && !isAlive($0, heard: heard) && (heard[$0] ?? nil) == nil && !settled }
+        return Readiness(status: waiting.isEmpty ? .ready : .notReady, waitingFor: waiting)
+    }
+
     /// The node a create without an Idempotency-Key goes to: live members in turn.
     func nextCreateTarget() -> String {
         let heard = system.transport.liveness
@@ -135,7 +167,7 @@ public final class ClusterGateway: Sendable {
     func call(_ member: String, _ request: Request, body: [UInt8], context: NodeRequestContext,
               local: (Request, NodeRequestContext) async throws -> Response, why: String) async throws -> Response {
         if member == me { return try await local(request, context) }
-        guard isAlive(member), let owner = services[member] else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
+        guard await awaitAlive(member), let owner = services[member] else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
         let outbound = ForwardedRequest(
             method: request.method.rawValue, target: request.uri.description,
             headers: ForwardedRequest.carriedHeaders.compactMap { name in

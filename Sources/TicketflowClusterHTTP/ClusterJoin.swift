@@ -44,6 +44,7 @@ public struct ClusterJoin: ClusterMembership {
             routes: { ClusterRoutes(gateway: gateway).register(on: $0) },
             metricsText: { gateway.metricsText() + (await owner?.metricsText() ?? "") },
             attach: { gateway.attach($0) },
+            readiness: { gateway.readiness() },
             services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)])
     }
 }

@@ -73,14 +73,17 @@ public struct ClusterParts: Sendable {
     public var metricsText: @Sendable () async -> String
     /// Receives the router's responder once built (requests forwarded by peers run through it).
     public var attach: @Sendable (Router<NodeRequestContext>.Responder) -> Void
+    /// What `/readyz` answers: ready once every peer that is up has been heard.
+    public var readiness: @Sendable () -> Readiness
     public var services: [any Service]
 
     public init(agents: any AgentDesk, checkAgent: @escaping @Sendable (String) async throws -> Void,
                 middleware: @escaping @Sendable (Router<NodeRequestContext>) -> Void,
                 routes: @escaping @Sendable (Router<NodeRequestContext>) -> Void, metricsText: @escaping @Sendable () async -> String,
-                attach: @escaping @Sendable (Router<NodeRequestContext>.Responder) -> Void, services: [any Service]) {
+                attach: @escaping @Sendable (Router<NodeRequestContext>.Responder) -> Void,
+                readiness: @escaping @Sendable () -> Readiness, services: [any Service]) {
         self.agents = agents; self.checkAgent = checkAgent; self.middleware = middleware; self.routes = routes
-        self.metricsText = metricsText; self.attach = attach; self.services = services
+        self.metricsText = metricsText; self.attach = attach; self.readiness = readiness; self.services = services
     }
 }
 
@@ -158,6 +161,11 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
         let healthy = await node.isHealthy
         return JSONResponse.make(Health(status: healthy ? .ok : .failed, workflow: await node.workflow.label),
                                  status: healthy ? .ok : .serviceUnavailable)
+    }
+    router.get("readyz") { _, _ -> Response in
+        guard await node.isHealthy else { return JSONResponse.make(Readiness(status: .notReady), status: .serviceUnavailable) }
+        let readiness = cluster?.readiness() ?? Readiness(status: .ready)
+        return JSONResponse.make(readiness, status: readiness.status == .ready ? .ok : .serviceUnavailable)
     }
     router.get("metrics") { _, _ -> Response in
         var text = await metrics.render(node: node)

@@ -6,8 +6,8 @@ import TicketflowCluster
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Check a cluster file and list its members.",
-        subcommands: [Members.self]
+        abstract: "Check a cluster file, list its members, make their CurveZMQ keys.",
+        subcommands: [Members.self, Keys.self]
     )
 
     /// `ticketflow cluster members FILE [NODE…]`: the members after the file passed every
@@ -50,6 +50,40 @@ struct ClusterCommand: ParsableCommand {
                     .trimmingCharacters(in: .whitespaces))
             }
             print("\(config.partitions) partitions over \(config.nodes.count) nodes")
+        }
+    }
+
+    /// `ticketflow cluster keys FILE [NODE…]`: a CurveZMQ key pair for each node named (every
+    /// node when none is) that has none yet — the secret key in its data directory, readable by
+    /// its owner only, the public key where the file says — and each public key printed.
+    /// Existing keys are kept (to replace one, remove its files first).
+    struct Keys: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make the CurveZMQ key pairs of a cluster file's nodes that have none.")
+
+        @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
+        @Argument(help: "Only these nodes.") var nodes: [String] = []
+
+        func run() throws {
+            let config: ClusterConfig
+            do { config = try ClusterConfig.load(path: file) } catch {
+                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            if config.isInsecure {
+                print("\(file) sets insecure: true: its links are plain text and need no keys")
+                return
+            }
+            for node in config.nodes where nodes.isEmpty || nodes.contains(node.name) {
+                let (key, created) = try config.makeKeys(for: node.name)
+                let listed = node.publicKey.map { $0 == key ? "listed in \(file)" : "\(file) lists another key, \($0): put this one there" }
+                    ?? "written to \(node.publicKeyPath)"
+                print("\(node.name): \(created ? "new key pair" : "has its key pair"), public key \(key) (\(listed)); secret key in \(node.secretKeyPath)")
+            }
+            let unknown = nodes.filter { config.node($0) == nil }
+            if !unknown.isEmpty {
+                FileHandle.standardError.write(Data("ticketflow: no node \(unknown.joined(separator: ", ")) in \(file)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -14,15 +14,17 @@ import TicketflowTesting
             Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, HTTPClient("http://" + $0.http)) })
         }
 
-        /// A cluster file of three nodes on free-looking ports, with data under `dir`.
-        static func make(_ prefix: String) throws -> Cluster {
+        /// A cluster file of three nodes on free-looking ports, with data under `dir`; links are
+        /// CurveZMQ (start-local.sh makes the keys) unless `insecure`.
+        static func make(_ prefix: String, insecure: Bool = false) throws -> Cluster {
             let dir = try TestSupport.temporaryDirectory(prefix)
             // Below the kernel's ephemeral range (32768 and up here), where ports picked by the
             // system for other tests' servers and clients took these ports now and then.
             let base = Int.random(in: 10_000..<32_000)
-            var yaml = "partitions: 16\nnodes:\n"
+            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + "nodes:\n"
             for i in 1...3 {
-                yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i)}\n"
+                yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i), "
+                    + "public_key_file: \(dir)/n\(i)/curve.pub}\n"
             }
             let file = dir + "/cluster.yaml"
             try yaml.write(toFile: file, atomically: true, encoding: .utf8)
@@ -66,8 +68,13 @@ import TicketflowTesting
             try? FileManager.default.removeItem(atPath: cluster.dir)
         }
         #expect(try cluster.script("start-local.sh") == 0)
+        // The start script returns only when every node is ready — it has heard every peer —
+        // so the keyed creates below, for every partition through every node, work at once.
         let names = ["n1", "n2", "n3"]
-        for n in names { try await cluster.waitForLiveness(seenBy: n, alive: Set(names)) }
+        for n in names {
+            let ready = try await cluster.clients[n]!.get("/readyz")
+            #expect(ready.status == 200 && ready.text == #"{"status":"ready","waiting_for":[]}"#, "\(n): \(ready.text)")
+        }
         let clients = cluster.clients
         let map = cluster.config.partitionMap
 
@@ -289,8 +296,57 @@ import TicketflowTesting
         #expect(agents?.compactMap { $0["id"] as? String } == ["helper", "solo"], "agents survive the routing owner's restart")
     }
 
+    /// Issue 14: over CurveZMQ a peer whose key the cluster file does not list is refused at
+    /// the handshake, logged and counted; a plain-text peer gets no frame in at all.
+    @Test func aPeerWithAnUnlistedKeyIsRefusedLoggedAndCounted() async throws {
+        let cluster = try Cluster.make("tf-e2e-curve")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        #expect(try cluster.script("start-local.sh", ["n1", "n2"]) == 0)
+        try await cluster.waitForLiveness(seenBy: "n1", alive: ["n1", "n2"])
+        let keyMode = try FileManager.default.attributesOfItem(atPath: "\(cluster.dir)/n1/curve.key")[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
+        let n1 = cluster.config.node("n1")!
+        let n1Key = try String(contentsOfFile: n1.publicKeyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // A rogue that knows n1's public key and claims to be n2, with a key of its own.
+        let rogueKeys = try CurveKeyPair.generate()
+        let rogue = try Transport(node: "n2", endpoint: "tcp://127.0.0.1:\(Int.random(in: 10_000..<32_000))", peers: ["n1": n1.zmq, "n2": "tcp://127.0.0.1:1"],
+                                  security: .curve(own: rogueKeys, peers: ["n1": n1Key, "n2": rogueKeys.publicKey])) { _ in .success([]) }
+        defer { rogue.stop() }
+        await #expect(throws: Transport.Failure.self) {
+            _ = try await rogue.request("n1", type: "actor", payload: [1, 2, 3], timeout: .seconds(2))
+        }
+        // And a plain-text peer sending junk.
+        let context = ZMQContext()
+        let plain = try ZMQSocket(context, .dealer)
+        try plain.setRoutingID("evil")
+        try plain.connect(n1.zmq)
+        for junk: [UInt8] in [[1], [9, 9, 9]] { _ = try plain.send([junk]) }
+
+        var refused = 0
+        var malformed = -1
+        for _ in 0..<50 {
+            let metrics = try await cluster.clients["n1"]!.get("/metrics").text.split(separator: "\n")
+            func value(_ name: String) -> Int? { metrics.first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last!) } }
+            refused = value("ticketflow_cluster_refused_peers_total") ?? 0
+            malformed = value("ticketflow_cluster_malformed_frames_total") ?? -1
+            if refused >= 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(refused >= 1 && malformed == 0, "refused \(refused), malformed \(malformed)")
+        let log = try String(contentsOfFile: "\(cluster.dir)/n1/node.log", encoding: .utf8)
+        #expect(log.contains("refused a peer from") && log.contains(rogueKeys.publicKey))
+        // The listed peers still work together.
+        let id = try #require(try await cluster.clients["n2"]!.post("/api/v1/tickets", newTicket(1)).json?["id"] as? String)
+        #expect(try await cluster.clients["n1"]!.get("/api/v1/tickets/\(id)").status == 200)
+    }
+
+    /// On plain-text links (`insecure: true`), the frame parser is the only guard: garbage is
+    /// dropped and counted, and the node keeps serving.
     @Test func garbageOnTheZeroMQPortIsDroppedAndCounted() async throws {
-        let cluster = try Cluster.make("tf-e2e-garbage")
+        let cluster = try Cluster.make("tf-e2e-garbage", insecure: true)
         defer {
             _ = try? cluster.script("stop-local.sh")
             try? FileManager.default.removeItem(atPath: cluster.dir)
@@ -392,6 +448,7 @@ import TicketflowTesting
         let file = dir + "/block.yaml"
         try """
         # block style, keys in another order, a comment and quotes the awk of old did not expect
+        insecure: true
         nodes:
           - data: '\(dir)/first node'
             name: alpha

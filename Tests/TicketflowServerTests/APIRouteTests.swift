@@ -300,6 +300,9 @@ import TicketflowTesting
         try await InProcessApp.run { api in
             let health = try await api.send(.get, "/healthz")
             #expect(try health.status == .ok && (health.decode(Health.self)) == Health(status: .ok, workflow: "test@1"))
+            // A single node is ready once started; /readyz needs no token either.
+            let ready = try await api.with(token: nil).send(.get, "/readyz")
+            #expect(try ready.status == .ok && ready.decode(Readiness.self) == Readiness(status: .ready))
             _ = try await api.create()
             let metrics = try await api.send(.get, "/metrics")
             #expect(metrics.status == .ok && metrics.text.contains("ticketflow_tickets{status=\"new\"} 1"))

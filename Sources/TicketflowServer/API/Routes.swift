@@ -67,7 +67,8 @@ struct Routes: Sendable {
     var table: RouteTable {
         RouteTable(all.map(\.shape) + [
             RouteShape(.get, "api/v1/cluster", .here, .readCluster), RouteShape(.get, "api/v1/cluster/metrics", .here, .readCluster),
-            RouteShape(.get, "healthz", .here, .health), RouteShape(.get, "metrics", .here, .readMetrics),
+            RouteShape(.get, "healthz", .here, .health), RouteShape(.get, "readyz", .here, .health),
+            RouteShape(.get, "metrics", .here, .readMetrics),
         ] + UserRoutes.shapes + BrowserRoutes.shapes)
     }
 
