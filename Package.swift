@@ -62,6 +62,8 @@ let package = Package(
         .target(name: "TicketflowNode", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", Dep.log,
         ]),
+        // Partition replication's protocol, sans IO (issue 14; docs/replication.md).
+        .target(name: "TicketflowReplication"),
         // Replay and "why" over a data directory: the journal folded and explained.
         .target(name: "TicketflowReplay", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage",
@@ -126,6 +128,7 @@ let package = Package(
             Dep.httpTypes,
         ]),
         .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "TicketflowCore"]),
+        .testTarget(name: "TicketflowReplicationTests", dependencies: ["TicketflowReplication", "TicketflowCore"]),
         .testTarget(name: "TicketflowReplayTests", dependencies: ["TicketflowReplay", "TicketflowTesting", "TicketflowWorkflow", Dep.grdb]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),

@@ -1,0 +1,193 @@
+import Testing
+import TicketflowCore
+@testable import TicketflowReplication
+
+/// The replication protocol under a network that drops, duplicates, delays and reorders
+/// messages, with a leader change in the middle: after every run the replicas of the
+/// partition hold identical logs (a hash each), every acknowledged batch was on a majority
+/// when it was acknowledged and is on every replica at the end, and nothing from an older
+/// epoch is accepted.
+@Suite struct ReplicationTests {
+    /// Three replicas and a network between them: messages wait in a pool, and each step
+    /// delivers one of them chosen at random (reordering), sometimes twice (duplication), or
+    /// drops it; a replica cut off neither sends nor receives.
+    struct Cluster {
+        var replicas: [String: Replica]
+        var pool: [(from: String, to: String, message: ReplicationMessage)] = []
+        var rng: SplitMix64
+        var dropRate = 0.2, duplicateRate = 0.1
+        var cutOff: Set<String> = []
+        /// Index → the replicas that held it when the leader acknowledged it.
+        var acknowledged: [UInt64: Set<String>] = [:]
+        var steppedDown: [String] = []
+
+        init(seed: UInt64, names: [String] = ["a", "b", "c"]) {
+            replicas = Dictionary(uniqueKeysWithValues: names.map { ($0, Replica(me: $0, members: names)) })
+            rng = SplitMix64(seed: seed)
+        }
+
+        mutating func perform(_ actions: [ReplicaAction], by name: String) {
+            for action in actions {
+                switch action {
+                case .persist:
+                    break   // the replica's log is its disk here
+                case let .send(to, message):
+                    if !cutOff.contains(name) { pool.append((name, to, message)) }
+                case .acknowledge(let upTo):
+                    for index in 1...upTo where acknowledged[index] == nil {
+                        acknowledged[index] = Set(replicas.filter { $0.value.log.count >= index }.map(\.key))
+                    }
+                case .committed:
+                    break
+                case .stepDown:
+                    steppedDown.append(name)
+                }
+            }
+        }
+
+        /// Delivers (or drops, or duplicates) one message from the pool; false when it is empty.
+        mutating func step(faults: Bool = true) -> Bool {
+            guard !pool.isEmpty else { return false }
+            let pick = Int(rng.next() % UInt64(pool.count))
+            let (from, to, message) = pool.remove(at: pick)
+            if cutOff.contains(to) { return true }
+            if faults, rng.unit() < dropRate { return true }
+            if faults, rng.unit() < duplicateRate { pool.append((from, to, message)) }
+            let actions = replicas[to]!.receive(message, from: from)
+            perform(actions, by: to)
+            return true
+        }
+
+        mutating func tick(_ name: String) { perform(replicas[name]!.tick(), by: name) }
+
+        mutating func propose(_ name: String, _ n: Int) {
+            guard let (_, actions) = replicas[name]!.propose(Array("batch \(n)".utf8)) else { return }
+            perform(actions, by: name)
+        }
+
+        /// No faults, every replica connected: ticks and deliveries until nothing changes.
+        mutating func settle(leader: String) {
+            cutOff = []
+            for _ in 0..<200 {
+                tick(leader)
+                while step(faults: false) {}
+            }
+        }
+
+        func hash(_ name: String) -> Int {
+            var hasher = Hasher()
+            hasher.combine(replicas[name]!.log)
+            return hasher.finalize()
+        }
+    }
+
+    @Test(arguments: 1...40)
+    func replicasAgreeUnderDropsDuplicatesAndReordering(seed: UInt64) {
+        var cluster = Cluster(seed: seed)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        for n in 1...60 {
+            cluster.propose("a", n)
+            for _ in 0..<Int(cluster.rng.next() % 4) { _ = cluster.step() }
+            if n % 5 == 0 { cluster.tick("a") }
+        }
+        cluster.settle(leader: "a")
+        let leader = cluster.replicas["a"]!
+        #expect(leader.committed == 60, "seed \(seed)")
+        #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1, "seed \(seed): the logs differ")
+        for (index, holders) in cluster.acknowledged {
+            #expect(holders.count >= 2, "seed \(seed): entry \(index) acknowledged on \(holders.sorted()) only")
+        }
+    }
+
+    /// The leader dies with some batches acknowledged and some not; the in-sync follower with
+    /// the longest log leads epoch 2; the old leader comes back, sees the newer epoch, steps
+    /// down and drops its unacknowledged tail. Every acknowledged batch survives everywhere.
+    @Test(arguments: 1...40)
+    func aLeaderChangeLosesNoAcknowledgedBatch(seed: UInt64) {
+        var cluster = Cluster(seed: seed)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        for n in 1...30 {
+            cluster.propose("a", n)
+            for _ in 0..<Int(cluster.rng.next() % 3) { _ = cluster.step() }
+            if n % 4 == 0 { cluster.tick("a") }
+        }
+        // a is cut off (dies, or is partitioned away) with its last batches on itself alone.
+        cluster.cutOff = ["a"]
+        for n in 31...35 { cluster.propose("a", n) }
+        let acknowledgedBefore = cluster.replicas["a"]!.committed
+        // The coordinator's rule: a new leader holds every acknowledged batch (in sync);
+        // of those, the longer log.
+        let candidates = ["b", "c"].filter { cluster.replicas[$0]!.last.index >= acknowledgedBefore }
+        #expect(!candidates.isEmpty, "seed \(seed): a majority holds every acknowledged batch, so one of b, c does")
+        let next = candidates.max { cluster.replicas[$0]!.last.index < cluster.replicas[$1]!.last.index }!
+        cluster.pool.removeAll { $0.from == "a" }   // what a sent before dying is lost
+        cluster.perform(cluster.replicas[next]!.lead(epoch: Epoch(2)), by: next)
+        for n in 36...50 {
+            cluster.propose(next, n)
+            for _ in 0..<Int(cluster.rng.next() % 3) { _ = cluster.step() }
+        }
+        // a comes back.
+        cluster.settle(leader: next)
+        #expect(cluster.steppedDown.contains("a") || !cluster.replicas["a"]!.isLeader, "seed \(seed)")
+        #expect(!cluster.replicas["a"]!.isLeader && cluster.replicas["a"]!.epoch == Epoch(2))
+        #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1, "seed \(seed): the logs differ after the leader change")
+        let final = cluster.replicas[next]!.log
+        for index in 1...max(1, acknowledgedBefore) where acknowledgedBefore > 0 {
+            #expect(final.count >= index && final[Int(index - 1)].epoch == Epoch(1), "seed \(seed): acknowledged batch \(index) lost")
+        }
+        // a's batches 31…35 were never acknowledged: replaced by the new leader's.
+        #expect(final.allSatisfy { $0.epoch == Epoch(1) ? $0.index <= 35 : true })
+        #expect(cluster.replicas[next]!.committed == UInt64(final.count))
+    }
+
+    /// A new leader that writes nothing yet: the deposed leader's unacknowledged batches lie
+    /// beyond the new leader's end, match nothing to conflict with, and are dropped all the same.
+    @Test func aDeposedLeadersTailBeyondTheNewEndIsDropped() {
+        var cluster = Cluster(seed: 3)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        for n in 1...10 { cluster.propose("a", n) }
+        cluster.settle(leader: "a")
+        cluster.cutOff = ["a"]
+        for n in 11...15 { cluster.propose("a", n) }
+        #expect(cluster.replicas["a"]!.log.count == 15 && cluster.replicas["a"]!.committed == 10)
+        cluster.pool.removeAll()
+        cluster.perform(cluster.replicas["b"]!.lead(epoch: Epoch(2)), by: "b")
+        cluster.settle(leader: "b")
+        #expect(cluster.replicas["a"]!.log.count == 10, "a kept batches 11…15 that no one acknowledged")
+        #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1)
+        // Acknowledged entries of epoch 1 become acknowledged under epoch 2 once it writes.
+        cluster.propose("b", 16)
+        cluster.settle(leader: "b")
+        #expect(cluster.replicas["b"]!.committed == 11 && cluster.replicas["a"]!.committed == 11)
+    }
+
+    /// A message from an older epoch changes nothing and tells its sender so.
+    @Test func anOlderEpochIsRefused() {
+        var b = Replica(me: "b", members: ["a", "b", "c"])
+        let entry = LogEntry(index: 1, epoch: Epoch(2), payload: [1])
+        _ = b.receive(.append(epoch: Epoch(2), previous: .start, entries: [entry], committed: 0, last: 1), from: "c")
+        let old = LogEntry(index: 1, epoch: Epoch(1), payload: [9])
+        let answer = b.receive(.append(epoch: Epoch(1), previous: .start, entries: [old], committed: 1, last: 1), from: "a")
+        #expect(answer == [.send(to: "a", .stale(epoch: Epoch(2)))])
+        #expect(b.log == [entry] && b.committed == 0 && b.epoch == Epoch(2))
+        // A leader that hears of a newer epoch steps down at once.
+        var a = Replica(me: "a", members: ["a", "b", "c"])
+        _ = a.lead(epoch: Epoch(1))
+        #expect(a.isLeader)
+        let down = a.receive(.stale(epoch: Epoch(2)), from: "b")
+        #expect(down == [.stepDown(newer: Epoch(2))] && !a.isLeader)
+        #expect(a.propose([1]) == nil)
+    }
+
+    /// With one replica of three reachable, nothing is acknowledged: writes wait, never at risk.
+    @Test func withoutAMajorityNothingIsAcknowledged() {
+        var cluster = Cluster(seed: 7)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        cluster.cutOff = ["b", "c"]
+        for n in 1...10 { cluster.propose("a", n) }
+        for _ in 0..<50 { cluster.tick("a"); while cluster.step(faults: false) {} }
+        #expect(cluster.replicas["a"]!.committed == 0 && cluster.acknowledged.isEmpty)
+        cluster.settle(leader: "a")
+        #expect(cluster.replicas["a"]!.committed == 10)
+    }
+}
