@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
-DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl
+DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl etcd-server
 BIN := .build/release/ticketflow
 
 .PHONY: run test bench build deps browser-deps check-workflows clean api-check fuzz

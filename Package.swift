@@ -62,6 +62,8 @@ let package = Package(
         .target(name: "TicketflowNode", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorage", Dep.log,
         ]),
+        // etcd's v3 API over its JSON gateway: leases, take-if-free, ranges (issue 14).
+        .target(name: "TicketflowCoordination", dependencies: [Dep.httpClient, Dep.nio("NIOCore"), Dep.nio("NIOFoundationCompat")]),
         // Partition replication's protocol, sans IO (issue 14; docs/replication.md).
         .target(name: "TicketflowReplication"),
         // Replay and "why" over a data directory: the journal folded and explained.
@@ -129,6 +131,7 @@ let package = Package(
         ]),
         .testTarget(name: "TicketflowClusterTests", dependencies: ["TicketflowCluster", "TicketflowCore"]),
         .testTarget(name: "TicketflowReplicationTests", dependencies: ["TicketflowReplication", "TicketflowCore"]),
+        .testTarget(name: "TicketflowCoordinationTests", dependencies: ["TicketflowCoordination", "TicketflowTesting"]),
         .testTarget(name: "TicketflowReplayTests", dependencies: ["TicketflowReplay", "TicketflowTesting", "TicketflowWorkflow", Dep.grdb]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),

@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// etcd's v3 API through its JSON gateway (`/v3/…`), with async-http-client: leases, a
+/// put that succeeds only if the key is free, ranges, health (docs/replication.md says why
+/// the gateway rather than gRPC). Keys and values travel base64-encoded, 64-bit numbers as
+/// strings; the types below read and write both.
+public final class EtcdClient: Sendable {
+    public let endpoints: [String]
+    private let http: HTTPClient
+    /// Each call's limit: etcd answers in milliseconds or is unreachable.
+    public static let timeout: TimeAmount = .seconds(2)
+    /// Largest answer read (a range over many keys stays far below it).
+    static let maxResponseBytes = 4 << 20
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(endpoints: [String]) {
+        precondition(!endpoints.isEmpty, "at least one etcd endpoint")
+        self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: Self.timeout, read: Self.timeout)))
+    }
+
+    /// Closes the connections; call once, when done.
+    public func shutdown() async throws { try await http.shutdown() }
+
+    // MARK: The calls
+
+    /// A lease of `ttl` seconds: keys attached to it vanish when it is not kept alive.
+    public func grantLease(ttl: Int) async throws -> Int64 {
+        let reply: LeaseGrantResponse = try await post("/v3/lease/grant", LeaseGrantRequest(TTL: String(ttl)))
+        guard let id = reply.ID.flatMap({ Int64($0) }), id != 0 else { throw Failure(description: "etcd granted no lease: \(reply.error ?? "no id")") }
+        return id
+    }
+
+    /// Renews the lease; its remaining time to live in seconds (0: it had expired).
+    public func keepAlive(_ lease: Int64) async throws -> Int {
+        let reply: KeepAliveEnvelope = try await post("/v3/lease/keepalive", LeaseIDRequest(ID: String(lease)))
+        return reply.result?.TTL.flatMap { Int($0) } ?? 0
+    }
+
+    public func revoke(_ lease: Int64) async throws {
+        let _: Header = try await post("/v3/lease/revoke", LeaseIDRequest(ID: String(lease)))
+    }
+
+    /// Puts `value` at `key`, attached to `lease`, only if the key does not exist; otherwise
+    /// reads it. The key's create revision is what the holder can use as an epoch: etcd's
+    /// revisions only grow.
+    public func putIfAbsent(_ key: String, _ value: String, lease: Int64) async throws -> (created: Bool, holder: KeyValue?) {
+        let k = Self.base64(key)
+        let request = TxnRequest(compare: [.init(key: k, target: "CREATE", create_revision: "0")],
+                                 success: [.init(request_put: .init(key: k, value: Self.base64(value), lease: String(lease)), request_range: nil)],
+                                 failure: [.init(request_put: nil, request_range: .init(key: k, range_end: nil))])
+        let reply: TxnResponse = try await post("/v3/kv/txn", request)
+        let created = reply.succeeded ?? false
+        let current = try await get(key)
+        return (created, current)
+    }
+
+    /// One key, nil when absent.
+    public func get(_ key: String) async throws -> KeyValue? {
+        try await range(RangeRequest(key: Self.base64(key), range_end: nil)).first
+    }
+
+    /// Every key that starts with `prefix`, in key order.
+    public func keys(prefix: String) async throws -> [KeyValue] {
+        var end = Array(prefix.utf8)
+        end[end.count - 1] += 1   // the smallest key after every key with the prefix
+        return try await range(RangeRequest(key: Self.base64(prefix), range_end: Data(end).base64EncodedString()))
+    }
+
+    /// Whether etcd answers and says it is healthy.
+    public func isHealthy() async -> Bool {
+        for endpoint in endpoints {
+            var request = HTTPClientRequest(url: endpoint + "/health")
+            request.method = .GET
+            guard let response = try? await http.execute(request, timeout: Self.timeout) else { continue }   // unreachable: the next endpoint
+            let body = try? await response.body.collect(upTo: 4096)   // a body that does not arrive is not healthy
+            if response.status == .ok, let body, String(buffer: body).contains("\"true\"") { return true }
+        }
+        return false
+    }
+
+    private func range(_ request: RangeRequest) async throws -> [KeyValue] {
+        let reply: RangeResponse = try await post("/v3/kv/range", request)
+        return (reply.kvs ?? []).map(KeyValue.init)
+    }
+
+    // MARK: Transport
+
+    /// POSTs JSON to the first endpoint that answers; etcd's own errors come back as `Failure`.
+    private func post<Request: Encodable, Response: Decodable>(_ path: String, _ body: Request) async throws -> Response {
+        var lastError: any Error = Failure(description: "no etcd endpoint")
+        for endpoint in endpoints {
+            var request = HTTPClientRequest(url: endpoint + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            do {
+                let response = try await http.execute(request, timeout: Self.timeout)
+                let bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
+                guard response.status == .ok else {
+                    throw Failure(description: "etcd \(path): HTTP \(response.status.code): \(String(buffer: bytes).prefix(300))")
+                }
+                return try JSONDecoder().decode(Response.self, from: Data(buffer: bytes))
+            } catch {
+                lastError = error
+            }
+        }
+        throw Failure(description: "etcd \(path) at \(endpoints.joined(separator: ", ")): \(lastError)")
+    }
+
+    static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+}
+
+/// A key as etcd holds it.
+public struct KeyValue: Sendable, Equatable {
+    public var key: String
+    public var value: String
+    public var createRevision: Int64
+    public var modRevision: Int64
+    public var lease: Int64
+
+    init(_ raw: RawKeyValue) {
+        func text(_ b64: String?) -> String { b64.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        key = text(raw.key); value = text(raw.value)
+        createRevision = raw.create_revision.flatMap { Int64($0) } ?? 0
+        modRevision = raw.mod_revision.flatMap { Int64($0) } ?? 0
+        lease = raw.lease.flatMap { Int64($0) } ?? 0
+    }
+}
+
+// The gateway's JSON, field names as etcd spells them.
+struct LeaseGrantRequest: Encodable { var TTL: String }
+struct LeaseGrantResponse: Decodable { var ID: String?; var TTL: String?; var error: String? }
+struct LeaseIDRequest: Encodable { var ID: String }
+struct KeepAliveEnvelope: Decodable {
+    struct Result: Decodable { var ID: String?; var TTL: String? }
+    var result: Result?
+}
+struct Header: Decodable {}
+struct TxnRequest: Encodable {
+    struct Compare: Encodable { var key: String; var target: String; var create_revision: String }
+    struct Op: Encodable { var request_put: Put?; var request_range: RangeRequest? }
+    struct Put: Encodable { var key: String; var value: String; var lease: String }
+    var compare: [Compare]
+    var success: [Op]
+    var failure: [Op]
+}
+struct TxnResponse: Decodable { var succeeded: Bool? }
+struct RangeRequest: Encodable { var key: String; var range_end: String? }
+struct RangeResponse: Decodable { var kvs: [RawKeyValue]? }
+struct RawKeyValue: Decodable { var key: String?; var value: String?; var create_revision: String?; var mod_revision: String?; var lease: String? }
