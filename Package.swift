@@ -80,7 +80,7 @@ let package = Package(
         // The cluster's HTTP side: forwarding to owners, gathered views, cluster-wide routing,
         // the node service other nodes call. A single node's HTTP layer does not need it.
         .target(name: "TicketflowClusterHTTP", dependencies: [
-            "TicketflowServer", "TicketflowCluster", "TicketflowNode", "TicketflowAPI", "TicketflowCore",
+            "TicketflowServer", "TicketflowCluster", "TicketflowCoordination", "TicketflowNode", "TicketflowAPI", "TicketflowCore",
             "TicketflowStorage", Dep.hummingbird, Dep.httpTypes, Dep.lifecycle, Dep.log,
         ]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "TicketflowCoordinationTests", dependencies: ["TicketflowCoordination", "TicketflowTesting"]),
         .testTarget(name: "TicketflowReplayTests", dependencies: ["TicketflowReplay", "TicketflowTesting", "TicketflowWorkflow", Dep.grdb]),
         .testTarget(name: "TicketflowStormTests", dependencies: ["TicketflowStorm", "TicketflowTesting"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TicketflowTesting", "TicketflowCluster", "TicketflowCoordination"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@
 # Starts the nodes of a cluster file (default cluster/local.yaml) that are not running, in
 # the background. Each node writes its log to data/<node>/node.log and its pid to
 # data/<node>/node.pid. Makes the nodes' CurveZMQ keys where missing (ticketflow cluster
-# keys), and waits until each started node is ready — /readyz: it has heard every peer that
+# keys), starts the file's etcd when it is local (data/etcd, its pid in data/etcd.pid), and waits until each started node is ready — /readyz: it has heard every peer that
 # is up (at most 60 s).
 #
 #   cluster/start-local.sh [CLUSTER_FILE] [NODE ...]
@@ -28,6 +28,8 @@ source cluster/members.sh
 members=$(cluster_members "$file" "$@") || exit 1
 # Every node's CurveZMQ key pair, made where missing (each node needs all its peers' public keys).
 "$bin" cluster keys "$file" >/dev/null
+# The cluster's etcd first, when it is on this machine (the nodes keep their membership there).
+start_local_etcd
 started=()
 while IFS=$'\t' read -r name http _ data _; do
   mkdir -p "$data"

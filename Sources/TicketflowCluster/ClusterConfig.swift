@@ -32,10 +32,16 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     /// Plain-text node-to-node links: anyone who reaches a ZeroMQ port is a peer. Only for
     /// trusted networks; without it every node needs a public key.
     public var insecure: Bool?
+    /// etcd's client URLs (`http://HOST:PORT`): each node keeps its membership there under a
+    /// lease, and is ready only while it does (docs/replication.md).
+    public var etcd: [String]?
 
-    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil) {
-        self.partitions = partitions; self.nodes = nodes; self.insecure = insecure
+    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil, etcd: [String]? = nil) {
+        self.partitions = partitions; self.nodes = nodes; self.insecure = insecure; self.etcd = etcd
     }
+
+    /// Where this cluster's keys live in etcd: one prefix per cluster file's membership.
+    public var etcdPrefix: String { "/ticketflow/" + fingerprint.map { String(format: "%02x", $0) }.joined() + "/" }
 
     public var isInsecure: Bool { insecure == true }
 
@@ -50,6 +56,10 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
         if !(1...4096).contains(config.partitions) { problems.append("partitions must be 1…4096") }
         if config.nodes.isEmpty { problems.append("nodes: at least one node") }
         if Set(config.nodes.map(\.name)).count != config.nodes.count { problems.append("nodes: names must be unique") }
+        for url in config.etcd ?? [] where !(url.hasPrefix("http://") && url.dropFirst(7).split(separator: ":").count == 2) {
+            problems.append("etcd: '\(url)' must be http://HOST:PORT")
+        }
+        if config.etcd?.isEmpty == true { problems.append("etcd: at least one URL, or leave it out") }
         for n in config.nodes {
             if !n.zmq.hasPrefix("tcp://") { problems.append("node \(n.name): zmq must be a tcp:// endpoint") }
             if n.http.split(separator: ":").count != 2 || Int(n.http.split(separator: ":").last ?? "") == nil {

@@ -42,8 +42,17 @@ public final class ClusterGateway: Sendable {
     @TaskLocal static var forwardedFrom: String?
 
     /// Binds this node's ZeroMQ endpoint and connects to every peer.
-    public init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
-                metrics: @escaping @Sendable () async -> String) throws {
+    /// With etcd in the cluster file: this node's membership lease there.
+    let etcd: EtcdMembership?
+
+    public convenience init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
+                            metrics: @escaping @Sendable () async -> String) throws {
+        try self.init(config: config, me: me, node: node, logger: logger, metrics: metrics, etcd: nil)
+    }
+
+    init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
+         metrics: @escaping @Sendable () async -> String, etcd: EtcdMembership?) throws {
+        self.etcd = etcd
         guard let mine = config.node(me) else { throw StartupError(description: "node '\(me)' is not in the cluster file") }
         self.config = config
         self.me = me
@@ -144,11 +153,13 @@ public final class ClusterGateway: Sendable {
     }
 
     /// `/readyz`: ready once every peer is heard from, or has been silent since this node
-    /// started for longer than the liveness window (down, so not awaited).
+    /// started for longer than the liveness window (down, so not awaited), and — with etcd in
+    /// the cluster file — while this node's membership lease there is kept.
     func readiness() -> Readiness {
         let heard = system.transport.liveness
         let settled = Date().timeIntervalSince(startedAt) > Self.livenessWindow
-        let waiting = config.nodes.map(\.name).filter { $0 != me && !isAlive($0, heard: heard) && (heard[$0] ?? nil) == nil && !settled }
+        var waiting = config.nodes.map(\.name).filter { $0 != me && !isAlive($0, heard: heard) && (heard[$0] ?? nil) == nil && !settled }
+        if let etcd, !etcd.isKept { waiting.insert("etcd", at: 0) }
         return Readiness(status: waiting.isEmpty ? .ready : .notReady, waitingFor: waiting)
     }
 

@@ -26,7 +26,8 @@ public struct ClusterJoin: ClusterMembership {
 
     public func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,
                      logger: Logger) async throws -> ClusterParts {
-        let gateway = try ClusterGateway(config: config, me: me, node: node, logger: logger, metrics: metrics)
+        let membership = config.etcd.map { EtcdMembership(config: config, me: me, endpoints: $0, logger: logger) }
+        let gateway = try ClusterGateway(config: config, me: me, node: node, logger: logger, metrics: metrics, etcd: membership)
         let publisher = RoutingFactPublisher()
         await node.publishRoutingFacts { publisher.offer($0) }
         var router: ClusterRouter?
@@ -45,6 +46,6 @@ public struct ClusterJoin: ClusterMembership {
             metricsText: { gateway.metricsText() + (await owner?.metricsText() ?? "") },
             attach: { gateway.attach($0) },
             readiness: { gateway.readiness() },
-            services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)])
+            services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)] + (membership.map { [$0] } ?? []))
     }
 }

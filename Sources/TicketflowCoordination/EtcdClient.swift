@@ -17,6 +17,7 @@ public final class EtcdClient: Sendable {
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(endpoints: [String]) {
@@ -59,6 +60,11 @@ public final class EtcdClient: Sendable {
         let created = reply.succeeded ?? false
         let current = try await get(key)
         return (created, current)
+    }
+
+    /// Puts `value` at `key`, attached to `lease` (0: none).
+    public func put(_ key: String, _ value: String, lease: Int64) async throws {
+        let _: Header = try await post("/v3/kv/put", TxnRequest.Put(key: Self.base64(key), value: Self.base64(value), lease: String(lease)))
     }
 
     /// One key, nil when absent.

@@ -21,6 +21,8 @@ struct ClusterCommand: ParsableCommand {
         @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
         @Argument(help: "Only these members (each must be in the file).") var nodes: [String] = []
         @Flag(help: "One member a line, tab-separated, without a header: name, http, zmq, data, partitions.") var tsv = false
+        @Flag(help: "Instead: the etcd URLs, one a line, each with the directory a local etcd keeps its data in (beside the first node's), tab-separated.")
+        var etcd = false
 
         func run() throws {
             let config: ClusterConfig
@@ -33,6 +35,11 @@ struct ClusterCommand: ParsableCommand {
                 FileHandle.standardError.write(Data(
                     "ticketflow: no node \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in \(file); members: \(config.nodes.map(\.name).joined(separator: ", "))\n".utf8))
                 throw ExitCode(1)
+            }
+            if etcd {
+                let beside = ((config.nodes.first?.data ?? "./data") as NSString).deletingLastPathComponent
+                for url in config.etcd ?? [] { print("\(url)\t\(beside.isEmpty ? "." : beside)/etcd") }
+                return
             }
             let map = config.partitionMap
             let owned = Dictionary(grouping: 0..<config.partitions) { map.owner(of: $0) }.mapValues(\.count)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TicketflowCluster
+import TicketflowCoordination
 import TicketflowTesting
 
 /// End-to-end: three real nodes started by `cluster/start-local.sh`, talking over ZeroMQ on
@@ -21,7 +22,8 @@ import TicketflowTesting
             // Below the kernel's ephemeral range (32768 and up here), where ports picked by the
             // system for other tests' servers and clients took these ports now and then.
             let base = Int.random(in: 10_000..<32_000)
-            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + "nodes:\n"
+            // Its etcd too, on this machine: start-local.sh starts it (data in dir/etcd).
+            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + "etcd: [\"http://127.0.0.1:\(base + 50)\"]\nnodes:\n"
             for i in 1...3 {
                 yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i), "
                     + "public_key_file: \(dir)/n\(i)/curve.pub}\n"
@@ -294,6 +296,58 @@ import TicketflowTesting
         #expect(try await clients[owner]!.get("/api/v1/agents/solo").json?["load"] as? Int == 32, "capacity counts tickets of every node")
         let agents = try await clients[others[0]]!.get("/api/v1/agents").json?["agents"] as? [[String: Any]]
         #expect(agents?.compactMap { $0["id"] as? String } == ["helper", "solo"], "agents survive the routing owner's restart")
+    }
+
+    /// Issue 14: each node keeps its membership in etcd under a lease, and is ready only while
+    /// it does: etcd stopped, /readyz answers 503 waiting for it; etcd back, ready again. A node
+    /// stopped takes its key with it.
+    @Test func readyMeansEtcdHoldsTheMembership() async throws {
+        let cluster = try Cluster.make("tf-e2e-etcd")
+        defer {
+            _ = try? cluster.script("stop-local.sh")
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        #expect(try cluster.script("start-local.sh") == 0)
+        let etcd = EtcdClient(endpoints: cluster.config.etcd ?? [])
+        let prefix = cluster.config.etcdPrefix + "members/"
+        var members: [String] = []
+        for _ in 0..<50 where members.count < 3 {
+            members = try await etcd.keys(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(members == ["n1", "n2", "n3"])
+        for n in ["n1", "n2", "n3"] { #expect(try await cluster.clients[n]!.get("/readyz").status == 200) }
+
+        // etcd stops: within its lease's TTL (5 s) no node is ready, each waiting for etcd.
+        let pid = Int32(try String(contentsOfFile: cluster.dir + "/etcd.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        kill(pid, SIGKILL)
+        var answer = ""
+        for _ in 0..<100 {
+            let reply = try await cluster.clients["n1"]!.get("/readyz")
+            answer = "\(reply.status) \(reply.text)"
+            if reply.status == 503 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(answer == #"503 {"status":"not_ready","waiting_for":["etcd"]}"#)
+        // Healthy all the while: liveness is not readiness.
+        #expect(try await cluster.clients["n1"]!.get("/healthz").status == 200)
+
+        // etcd back (the script starts what is not running): each node takes a new lease within
+        // a second or two, and is ready again.
+        #expect(try cluster.script("start-local.sh") == 0)
+        for n in ["n1", "n2", "n3"] {
+            var status = 0
+            for _ in 0..<100 where status != 200 {
+                status = try await cluster.clients[n]!.get("/readyz").status
+                if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(status == 200, "\(n) not ready after etcd came back")
+        }
+        // A node stopped gracefully revokes its lease: its key goes at once, not after the TTL.
+        #expect(try cluster.script("stop-local.sh", ["n3"]) == 0)
+        members = try await etcd.keys(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) }
+        #expect(members == ["n1", "n2"])
+        try await etcd.shutdown()
     }
 
     /// Issue 14: over CurveZMQ a peer whose key the cluster file does not list is refused at
