@@ -33,6 +33,8 @@ start_local_etcd() {
   case "$url" in http://127.0.0.1:*) ;; *) echo "etcd at $url: not on this machine, not started here"; return 0;; esac
   port=${url##*:}; peer=$((port + 1)); pidfile="$data.pid"
   if [ -f "$pidfile" ] && is_etcd "$(cat "$pidfile")" "$data"; then echo "etcd already running (pid $(cat "$pidfile"))"; return 0; fi
+  # An etcd this script did not start (a system service, say) already answering there is used as it is.
+  if curl -fs --max-time 1 "$url/health" 2>/dev/null | grep -q '"true"'; then echo "etcd already answering at $url; using it"; return 0; fi
   command -v etcd >/dev/null || { echo "etcd is missing: make deps installs Debian's etcd-server" >&2; return 1; }
   mkdir -p "$data"
   nohup etcd --name ticketflow --data-dir "$data" --listen-client-urls "$url" --advertise-client-urls "$url" \

@@ -33,7 +33,7 @@ final class EtcdMembership: Service, Sendable {
 
     func run() async throws {
         // The loop ends when the node shuts down gracefully (the task is cancelled then).
-        try? await cancelWhenGracefulShutdown { [self] in   // cancellation is the way out, not an error
+        await cancelWhenGracefulShutdown { [self] in
             var complainedAt: ContinuousClock.Instant?
             while !Task.isCancelled {
                 do {

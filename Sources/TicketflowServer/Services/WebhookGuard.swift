@@ -44,7 +44,7 @@ struct WebhookGuard: Sendable {
                 while let info = cursor?.pointee {
                     var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                     if getnameinfo(info.ai_addr, info.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                        out.append(String(cString: buffer))
+                        out.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
                     }
                     cursor = info.ai_next
                 }
