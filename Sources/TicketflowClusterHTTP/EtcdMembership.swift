@@ -52,7 +52,6 @@ final class EtcdMembership: Service, Sendable {
         }
         // Leaving: the key goes now rather than at the end of its TTL (best effort).
         if let id = lease.withLock({ $0 }) { try? await client.revoke(id) }   // unreachable etcd: the TTL removes it
-        try? await client.shutdown()   // closing connections at exit: nothing to report
     }
 
     /// One round: a lease (granted if there is none), the key written under it, renewed.

@@ -11,7 +11,7 @@ public final class EtcdClient: Sendable {
     public let endpoints: [String]
     private let http: HTTPClient
     /// Each call's limit: etcd answers in milliseconds or is unreachable.
-    public static let timeout: TimeAmount = .seconds(2)
+    public static let timeout: TimeAmount = .seconds(5)
     /// Largest answer read (a range over many keys stays far below it).
     static let maxResponseBytes = 4 << 20
 
@@ -20,14 +20,14 @@ public final class EtcdClient: Sendable {
         public init(description: String) { self.description = description }
     }
 
+    /// Uses async-http-client's shared client: nothing to shut down, so a client dropped on
+    /// an error path (or by a node that failed to start) cannot trap in its deinit. Every call
+    /// has its own deadline (`timeout`).
     public init(endpoints: [String]) {
         precondition(!endpoints.isEmpty, "at least one etcd endpoint")
         self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: Self.timeout, read: Self.timeout)))
+        http = HTTPClient.shared
     }
-
-    /// Closes the connections; call once, when done.
-    public func shutdown() async throws { try await http.shutdown() }
 
     // MARK: The calls
 

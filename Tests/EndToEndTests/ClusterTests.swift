@@ -17,13 +17,13 @@ import TicketflowTesting
 
         /// A cluster file of three nodes on free-looking ports, with data under `dir`; links are
         /// CurveZMQ (start-local.sh makes the keys) unless `insecure`.
-        static func make(_ prefix: String, insecure: Bool = false) throws -> Cluster {
+        static func make(_ prefix: String, insecure: Bool = false, etcd: Bool = false) throws -> Cluster {
             let dir = try TestSupport.temporaryDirectory(prefix)
             // Below the kernel's ephemeral range (32768 and up here), where ports picked by the
             // system for other tests' servers and clients took these ports now and then.
             let base = Int.random(in: 10_000..<32_000)
-            // Its etcd too, on this machine: start-local.sh starts it (data in dir/etcd).
-            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + "etcd: [\"http://127.0.0.1:\(base + 50)\"]\nnodes:\n"
+            // With `etcd`, its etcd too, on this machine: start-local.sh starts it (data in dir/etcd).
+            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + (etcd ? "etcd: [\"http://127.0.0.1:\(base + 50)\"]\n" : "") + "nodes:\n"
             for i in 1...3 {
                 yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i), "
                     + "public_key_file: \(dir)/n\(i)/curve.pub}\n"
@@ -302,7 +302,7 @@ import TicketflowTesting
     /// it does: etcd stopped, /readyz answers 503 waiting for it; etcd back, ready again. A node
     /// stopped takes its key with it.
     @Test func readyMeansEtcdHoldsTheMembership() async throws {
-        let cluster = try Cluster.make("tf-e2e-etcd")
+        let cluster = try Cluster.make("tf-e2e-etcd", etcd: true)
         defer {
             _ = try? cluster.script("stop-local.sh")
             try? FileManager.default.removeItem(atPath: cluster.dir)
@@ -347,7 +347,6 @@ import TicketflowTesting
         #expect(try cluster.script("stop-local.sh", ["n3"]) == 0)
         members = try await etcd.keys(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) }
         #expect(members == ["n1", "n2"])
-        try await etcd.shutdown()
     }
 
     /// Issue 14: over CurveZMQ a peer whose key the cluster file does not list is refused at
