@@ -93,13 +93,7 @@ extension Transport {
     /// Counts a dropped frame (unless `counted` is false); logs at most once per peer per minute.
     func complain(about peer: String, _ reason: String, counted: Bool = true) {
         if counted { malformed.add(1, ordering: .relaxed) }
-        let now = MonotonicTime.nanoseconds()
-        let shouldLog = complaints.withLock { last -> Bool in
-            if let previous = last[peer], now &- previous < 60_000_000_000 { return false }
-            last[peer] = now
-            return true
-        }
-        guard shouldLog else { return }
+        guard complaints.allows(peer) else { return }
         if counted { logger.warning("dropped a malformed frame from \(peer): \(reason) (further ones this minute are only counted)") }
         else { logger.error("peer \(peer) \(reason)") }
     }

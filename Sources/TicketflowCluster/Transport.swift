@@ -51,7 +51,7 @@ public final class Transport: Sendable {
     /// Requests waiting for a peer that has no live connection yet, across all links.
     let blockedCount = Atomic<Int>(0)
     /// When each peer was last complained about, so a flood is logged once a minute.
-    let complaints = Mutex<[String: UInt64]>([:])
+    let complaints = LogOncePerMinute()
     /// The descriptors the I/O thread waits on: the ROUTER's, then each DEALER's (in `linkOrder`).
     let socketFDs: [Int32]
     let linkOrder: [String]

@@ -16,7 +16,7 @@ final class ZAPHandler: Sendable {
     let running = Atomic<Bool>(true)
     let refused = Atomic<Int>(0)
     let admitted = Atomic<Int>(0)
-    let lastComplaint = Mutex<[String: UInt64]>([:])
+    let complaints = LogOncePerMinute()
     let done = DispatchSemaphore(value: 0)
 
     /// Binds the handler in `context` (before any socket of the context binds with a ZAP
@@ -45,9 +45,17 @@ final class ZAPHandler: Sendable {
 
     private func run() {
         while running.load(ordering: .relaxed) {
-            let request: [[UInt8]]? = socket.withLock { socket in
-                guard let socket, (try? zmqPoll([socket], timeoutMillis: 100))?.isEmpty == false else { return nil }   // nothing yet: poll again
-                return try? socket.receive(maxParts: 16)   // a failed read is a request never answered: libzmq then refuses the peer
+            let request: [[UInt8]]?
+            do {
+                request = try socket.withLock { socket in
+                    guard let socket, try !zmqPoll([socket], timeoutMillis: 100).isEmpty else { return nil }   // nothing yet: poll again
+                    return try socket.receive(maxParts: 16)
+                }
+            } catch {
+                // An unanswered request makes libzmq refuse that peer; the handler goes on.
+                if complaints.allows("zap-socket") { logger.error("ZAP handler: \(error)") }
+                Thread.sleep(forTimeInterval: 0.1)
+                continue
             }
             guard let request, request.count >= 6 else { continue }
             let reply = answer(request)
@@ -79,13 +87,7 @@ final class ZAPHandler: Sendable {
     }
 
     private func complain(key: String, address: String) {
-        let now = MonotonicTime.nanoseconds()
-        let due = lastComplaint.withLock { last -> Bool in
-            if let at = last[key], now &- at < 60_000_000_000 { return false }
-            last[key] = now
-            return true
-        }
-        if due { logger.warning("refused a peer from \(address): its key \(key) is not in the cluster file") }
+        if complaints.allows(key) { logger.warning("refused a peer from \(address): its key \(key) is not in the cluster file") }
     }
 
     static func z85(_ binary: [UInt8]) -> String {

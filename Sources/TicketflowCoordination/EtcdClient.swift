@@ -53,13 +53,14 @@ public final class EtcdClient: Sendable {
     /// revisions only grow.
     public func putIfAbsent(_ key: String, _ value: String, lease: Int64) async throws -> (created: Bool, holder: KeyValue?) {
         let k = Self.base64(key)
+        // Either way the transaction ends with a read of the key: one round trip says who holds it.
+        let read = TxnRequest.Op(request_put: nil, request_range: .init(key: k, range_end: nil))
         let request = TxnRequest(compare: [.init(key: k, target: "CREATE", create_revision: "0")],
-                                 success: [.init(request_put: .init(key: k, value: Self.base64(value), lease: String(lease)), request_range: nil)],
-                                 failure: [.init(request_put: nil, request_range: .init(key: k, range_end: nil))])
+                                 success: [.init(request_put: .init(key: k, value: Self.base64(value), lease: String(lease)), request_range: nil), read],
+                                 failure: [read])
         let reply: TxnResponse = try await post("/v3/kv/txn", request)
-        let created = reply.succeeded ?? false
-        let current = try await get(key)
-        return (created, current)
+        let holder = reply.responses?.last?.response_range?.kvs?.first.map(KeyValue.init)
+        return (reply.succeeded ?? false, holder)
     }
 
     /// Puts `value` at `key`, attached to `lease` (0: none).
@@ -157,7 +158,11 @@ struct TxnRequest: Encodable {
     var success: [Op]
     var failure: [Op]
 }
-struct TxnResponse: Decodable { var succeeded: Bool? }
+struct TxnResponse: Decodable {
+    struct Response: Decodable { var response_range: RangeResponse? }
+    var succeeded: Bool?
+    var responses: [Response]?
+}
 struct RangeRequest: Encodable { var key: String; var range_end: String? }
 struct RangeResponse: Decodable { var kvs: [RawKeyValue]? }
 struct RawKeyValue: Decodable { var key: String?; var value: String?; var create_revision: String?; var mod_revision: String?; var lease: String? }

@@ -64,8 +64,6 @@ public enum TicketExplainer {
             if group.contains(where: { if case .slaClockSet = $0.change { return true }; if case .slaClockRemoved = $0.change { return true }; return false }) || rule != nil {
                 rules += policies(group, states: states, workflow: workflow)
             }
-        } else {
-            rules = []
         }
         if let rule {
             rules = rules.filter { $0.name == rule }

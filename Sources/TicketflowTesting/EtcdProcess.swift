@@ -21,10 +21,10 @@ public final class EtcdProcess: @unchecked Sendable {
                              "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
                              "--listen-peer-urls", "http://127.0.0.1:\(peer)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
                              "--initial-cluster", "test=http://127.0.0.1:\(peer)"]
-        let log = FileHandle(forWritingAtPath: directory + "/etcd.log") ?? {
-            FileManager.default.createFile(atPath: directory + "/etcd.log", contents: nil)
-            return FileHandle(forWritingAtPath: directory + "/etcd.log")!
-        }()
+        FileManager.default.createFile(atPath: directory + "/etcd.log", contents: nil)
+        guard let log = FileHandle(forWritingAtPath: directory + "/etcd.log") else {
+            throw TestSupport.Failure.cannotPrepare("cannot write \(directory)/etcd.log")
+        }
         process.standardOutput = log
         process.standardError = log
         try process.run()

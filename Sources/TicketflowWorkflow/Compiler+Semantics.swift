@@ -14,17 +14,17 @@ extension Compiler {
                 warning(at, "no transition reaches status '\(status)'", rule: "unreachable-status")
             }
         }
-        let raised = raisedEvents(workflow)
+        let neverRaised = neverRaisedEvents(workflow)
         for trigger in workflow.triggers {
             let at = position(of: "trigger", trigger.name)
             checkReachable("trigger \(trigger.name)", trigger.condition, domains: domains, unreachable: unreachable, at: at)
-            let silent = trigger.on.filter { raised[$0] != nil }.sorted { $0.rawValue < $1.rawValue }
+            let silent = trigger.on.filter { neverRaised[$0] != nil }.sorted { $0.rawValue < $1.rawValue }
             if !trigger.on.isEmpty, silent.count == trigger.on.count {
-                warning(at, "trigger \(trigger.name) can never fire: this workflow never raises \(silent.map { "\($0.rawValue) (\(raised[$0]!))" }.joined(separator: ", "))",
+                warning(at, "trigger \(trigger.name) can never fire: this workflow never raises \(silent.map { "\($0.rawValue) (\(neverRaised[$0]!))" }.joined(separator: ", "))",
                         rule: "unreachable-rule")
             } else {
                 for event in silent {
-                    warning(at, "trigger \(trigger.name) listens to \(event.rawValue), which this workflow never raises (\(raised[event]!))", rule: "unproduced-event")
+                    warning(at, "trigger \(trigger.name) listens to \(event.rawValue), which this workflow never raises (\(neverRaised[event]!))", rule: "unproduced-event")
                 }
             }
             checkActions("trigger \(trigger.name)", trigger.actions, condition: trigger.condition, workflow: workflow, domains: domains, at: at)
@@ -46,7 +46,7 @@ extension Compiler {
     }
 
     /// The trigger events this workflow can never raise, each with the reason.
-    func raisedEvents(_ workflow: Workflow) -> [TriggerEvent: String] {
+    func neverRaisedEvents(_ workflow: Workflow) -> [TriggerEvent: String] {
         let every = workflow.triggers.flatMap(\.actions) + workflow.automations.flatMap(\.actions) + workflow.macros.values.flatMap(\.actions)
             + workflow.slaPolicies.flatMap { $0.targets.flatMap { $0.onWarning + $0.onBreach + $0.escalations.flatMap(\.actions) } }
         var never: [TriggerEvent: String] = [:]

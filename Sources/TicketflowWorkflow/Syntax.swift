@@ -38,14 +38,14 @@ public indirect enum Syntax: Sendable {
     /// all reported, and the tree keeps the first of each key, so the compiler can go on and
     /// report its own findings beside them.
     public static func parse(_ text: String, file: String, budget: YAMLBudget = .standard) -> (syntax: Syntax?, diagnostics: [Diagnostic]) {
-        if let exceeded = budget.check(text) {
+        let scan = budget.scan(text)
+        if let exceeded = scan.exceeded {
             return (nil, [Diagnostic(file: file, line: exceeded.line, column: exceeded.column, severity: .error,
                                      message: exceeded.message, rule: "yaml-limit")])
         }
         // Yams refuses a document at its first mapping with a repeated key; every one is named.
-        let duplicates = YAMLDuplicateKey.find(in: text)
-        guard duplicates.isEmpty else {
-            return (nil, duplicates.map {
+        guard scan.duplicates.isEmpty else {
+            return (nil, scan.duplicates.map {
                 Diagnostic(file: file, line: $0.line, column: $0.column, severity: .error, message: "duplicate key '\($0.key)'", rule: "duplicate-key")
             })
         }

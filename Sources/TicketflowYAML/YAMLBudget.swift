@@ -34,19 +34,31 @@ public struct YAMLBudget: Sendable, Equatable {
         public var description: String { "\(line):\(column): \(message)" }
     }
 
+    /// What one walk over a document's events found: a limit crossed (the walk stops there),
+    /// and every plain-text key repeated within its mapping (Yams refuses a document at its
+    /// first such mapping; this names them all at once).
+    public struct Scan: Sendable, Equatable {
+        public var exceeded: Exceeded?
+        public var duplicates: [YAMLDuplicateKey] = []
+    }
+
     /// Checks `text` against the budget. Syntax errors are not reported here (nil): the parser
     /// that reads the document afterwards reports them with its own words and positions.
-    public func check(_ text: String) -> Exceeded? {
+    public func check(_ text: String) -> Exceeded? { scan(text).exceeded }
+
+    /// The budget and the repeated keys, in one walk of libyaml's events.
+    public func scan(_ text: String) -> Scan {
         let utf8 = Array(text.utf8)
         guard utf8.count <= bytes else {
-            return Exceeded(limit: .bytes, line: 1, column: 1, message: "the file has \(utf8.count) bytes; at most \(bytes) are allowed")
+            return Scan(exceeded: Exceeded(limit: .bytes, line: 1, column: 1, message: "the file has \(utf8.count) bytes; at most \(bytes) are allowed"))
         }
         return utf8.withUnsafeBufferPointer { walk($0) }
     }
 
-    private func walk(_ buffer: UnsafeBufferPointer<UInt8>) -> Exceeded? {
+    private func walk(_ buffer: UnsafeBufferPointer<UInt8>) -> Scan {
         var counter = NodeCounter()
-        var found: Exceeded?
+        var keys = KeyTracker()
+        var found = Scan()
         YAMLEvents.forEach(in: buffer) { event in
             let mark = event.start_mark
             func exceeded(_ limit: Exceeded.Limit, _ message: String) -> Exceeded {
@@ -55,26 +67,66 @@ public struct YAMLBudget: Sendable, Equatable {
             switch event.type {
             case YAML_SCALAR_EVENT:
                 counter.leaf(size: 1, anchor: YAMLEvents.string(event.data.scalar.anchor))
+                if let key = keys.scalar(YAMLEvents.string(event.data.scalar.value)) {
+                    found.duplicates.append(YAMLDuplicateKey(key: key, line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+                }
             case YAML_SEQUENCE_START_EVENT:
                 counter.open(anchor: YAMLEvents.string(event.data.sequence_start.anchor))
+                keys.open(mapping: false)
             case YAML_MAPPING_START_EVENT:
                 counter.open(anchor: YAMLEvents.string(event.data.mapping_start.anchor))
+                keys.open(mapping: true)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 counter.close()
+                keys.close()
             case YAML_ALIAS_EVENT:
                 // An alias to an anchor not (yet) defined is the parser's error to report.
                 counter.leaf(size: YAMLEvents.string(event.data.alias.anchor).flatMap { counter.anchored[$0] } ?? 1, anchor: nil)
+                keys.childDone()
             default:
                 break
             }
             if counter.depth > depth {
-                found = exceeded(.depth, "lists and maps nest more than \(depth) levels deep")
+                found.exceeded = exceeded(.depth, "lists and maps nest more than \(depth) levels deep")
             } else if counter.total > nodes {
-                found = exceeded(.nodes, "the document would have more than \(nodes) nodes once its aliases are expanded")
+                found.exceeded = exceeded(.nodes, "the document would have more than \(nodes) nodes once its aliases are expanded")
             }
-            return found == nil
+            return found.exceeded == nil
         }
         return found
+    }
+}
+
+/// A key given twice in one mapping, where its second occurrence stands (1-based).
+public struct YAMLDuplicateKey: Sendable, Equatable {
+    public var key: String
+    public var line: Int
+    public var column: Int
+}
+
+/// The keys of each open mapping, to find one given twice: one frame per open collection
+/// (for a mapping, its keys so far and whether its next child is a key).
+private struct KeyTracker {
+    private var frames: [(isMapping: Bool, expectingKey: Bool, keys: Set<String>)] = []
+
+    /// A scalar: the key, when it is a key its mapping already had.
+    mutating func scalar(_ value: String?) -> String? {
+        defer { childDone() }
+        guard let top = frames.last, top.isMapping, top.expectingKey, let value else { return nil }
+        return frames[frames.count - 1].keys.insert(value).inserted ? nil : value
+    }
+
+    mutating func open(mapping: Bool) { frames.append((mapping, mapping, [])) }
+
+    mutating func close() {
+        frames.removeLast()
+        childDone()
+    }
+
+    /// A child of the open collection is complete: in a mapping, keys and values alternate.
+    mutating func childDone() {
+        guard !frames.isEmpty, frames[frames.count - 1].isMapping else { return }
+        frames[frames.count - 1].expectingKey.toggle()
     }
 }
 
