@@ -18,6 +18,13 @@ import TicketflowTesting
         on_breach: [{escalate: next_line}, {notify: {to: boss@example.com, template: late}}]
     """
 
+    /// A temporary directory with `quickSLA` in it as quick.yaml; the caller removes it.
+    static func directoryWithQuickWorkflow(_ prefix: String) throws -> (dir: String, workflow: String) {
+        let dir = try TestSupport.temporaryDirectory(prefix)
+        try quickSLA.write(toFile: dir + "/quick.yaml", atomically: true, encoding: .utf8)
+        return (dir, dir + "/quick.yaml")
+    }
+
     func newTicket(_ n: Int) -> [String: Any] {
         ["subject": "Ticket \(n)", "description": "created by the durability test", "priority": "high", "channel": "email",
          "requester": ["name": "Req \(n)", "email": "req\(n)@example.com", "organization": "acme"], "tags": [], "fields": [:]]
@@ -27,10 +34,8 @@ import TicketflowTesting
     /// breach, its data directory replays clean (every snapshot equals its journal), `why`
     /// explains the breach, and a snapshot that disagrees with its journal fails the replay.
     @Test func aKilledNodesDataReplaysCleanAndExplainsItself() async throws {
-        let dir = try TestSupport.temporaryDirectory("tf-e2e-replay")
+        let (dir, workflow) = try Self.directoryWithQuickWorkflow("tf-e2e-replay")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let workflow = dir + "/quick.yaml"
-        try Self.quickSLA.write(toFile: workflow, atomically: true, encoding: .utf8)
         let server = try ServerProcess(data: dir + "/data", workflow: workflow)
         let client = HTTPClient(server.baseURL)
         var ids: [String] = []
@@ -70,10 +75,8 @@ import TicketflowTesting
     }
 
     @Test func acknowledgedTicketsSurviveSIGKILLAndRetriesNeverDuplicate() async throws {
-        let dir = try TestSupport.temporaryDirectory("tf-e2e-kill")
+        let (dir, workflow) = try Self.directoryWithQuickWorkflow("tf-e2e-kill")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let workflow = dir + "/quick.yaml"
-        try Self.quickSLA.write(toFile: workflow, atomically: true, encoding: .utf8)
 
         var server = try ServerProcess(data: dir + "/data", workflow: workflow)
         var client = HTTPClient(server.baseURL)

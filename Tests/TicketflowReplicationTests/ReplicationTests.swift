@@ -74,6 +74,16 @@ import TicketflowCore
             }
         }
 
+        /// Proposes batches `numbers` at `leader`, delivering up to `steps - 1` messages (with
+        /// faults) after each and ticking every `tickEvery` batches.
+        mutating func propose(_ leader: String, _ numbers: ClosedRange<Int>, steps: UInt64, tickEvery: Int) {
+            for n in numbers {
+                propose(leader, n)
+                for _ in 0..<Int(rng.next() % steps) { _ = step() }
+                if n % tickEvery == 0 { tick(leader) }
+            }
+        }
+
         func hash(_ name: String) -> Int {
             var hasher = Hasher()
             hasher.combine(replicas[name]!.log)
@@ -85,11 +95,7 @@ import TicketflowCore
     func replicasAgreeUnderDropsDuplicatesAndReordering(seed: UInt64) {
         var cluster = Cluster(seed: seed)
         cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
-        for n in 1...60 {
-            cluster.propose("a", n)
-            for _ in 0..<Int(cluster.rng.next() % 4) { _ = cluster.step() }
-            if n % 5 == 0 { cluster.tick("a") }
-        }
+        cluster.propose("a", 1...60, steps: 4, tickEvery: 5)
         cluster.settle(leader: "a")
         let leader = cluster.replicas["a"]!
         #expect(leader.committed == 60, "seed \(seed)")
@@ -106,11 +112,7 @@ import TicketflowCore
     func aLeaderChangeLosesNoAcknowledgedBatch(seed: UInt64) {
         var cluster = Cluster(seed: seed)
         cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
-        for n in 1...30 {
-            cluster.propose("a", n)
-            for _ in 0..<Int(cluster.rng.next() % 3) { _ = cluster.step() }
-            if n % 4 == 0 { cluster.tick("a") }
-        }
+        cluster.propose("a", 1...30, steps: 3, tickEvery: 4)
         // a is cut off (dies, or is partitioned away) with its last batches on itself alone.
         cluster.cutOff = ["a"]
         for n in 31...35 { cluster.propose("a", n) }
