@@ -21,8 +21,14 @@ public struct Replica: Sendable {
     public let members: [String]
     public private(set) var epoch: Epoch = .none
     public private(set) var role: Role = .follower(leader: nil)
-    /// The log as this replica holds it on disk.
+    /// The log after `base`, as this replica holds it on disk. A follower applies what it
+    /// receives to its store at once and keeps no entries in memory; the leader keeps a window
+    /// of recent entries to send to followers that lag (`compact`).
     public private(set) var log: [LogEntry] = []
+    /// The last entry no longer held in `log`: in the store (applied), or, on the leader,
+    /// compacted away. A follower that needs entries before the leader's base gets a copy of
+    /// the leader's store instead (`sendSnapshot`).
+    public private(set) var base: LogPosition = .start
     /// How far entries are acknowledged (leader) or known to be (follower).
     public private(set) var committed: UInt64 = 0
     /// Leader: what each follower holds, and where to send from next.
@@ -32,20 +38,49 @@ public struct Replica: Sendable {
     /// Most entries sent in one append.
     public static let batchLimit = 64
 
-    public init(me: String, members: [String], log: [LogEntry] = [], epoch: Epoch = .none, committed: UInt64 = 0) {
+    /// A replica whose store holds everything up to `base` (and, for a leader being tested,
+    /// `log` after it).
+    public init(me: String, members: [String], base: LogPosition = .start, log: [LogEntry] = [], epoch: Epoch = .none, committed: UInt64 = 0) {
         precondition(members.contains(me), "a replica is one of the members")
-        self.me = me; self.members = members; self.log = log; self.epoch = epoch; self.committed = committed
+        self.me = me; self.members = members; self.base = base; self.log = log; self.epoch = epoch; self.committed = committed
     }
 
-    public var last: LogPosition { log.last.map { LogPosition(index: $0.index, epoch: $0.epoch) } ?? .start }
+    public var last: LogPosition { log.last.map { LogPosition(index: $0.index, epoch: $0.epoch) } ?? base }
     public var isLeader: Bool { role == .leader }
     var majority: Int { members.count / 2 + 1 }
     var followers: [String] { members.filter { $0 != me } }
 
+    /// The position of entry `index`, nil when it is before `base` (compacted) or after the end.
     func position(at index: UInt64) -> LogPosition? {
-        if index == 0 { return .start }
-        guard index <= UInt64(log.count) else { return nil }
-        return LogPosition(index: index, epoch: log[Int(index - 1)].epoch)
+        if index == base.index { return base }
+        guard index > base.index, index <= last.index else { return nil }
+        return LogPosition(index: index, epoch: log[Int(index - base.index - 1)].epoch)
+    }
+
+    /// Drops entries up to `index` from memory (they stay in the store): the leader keeps a
+    /// window for lagging followers, a follower keeps none.
+    public mutating func compact(through index: UInt64) {
+        guard index > base.index, let position = position(at: min(index, last.index)) else { return }
+        log.removeFirst(Int(position.index - base.index))
+        base = position
+    }
+
+    /// Leader: the most entries to keep in memory beyond what every follower holds; a follower
+    /// further behind gets a copy of the store.
+    public mutating func compactLeaderLog(window: Int) {
+        guard isLeader else { return }
+        let everyone = followers.map { matched[$0] ?? 0 }.min() ?? last.index
+        let floor = last.index > UInt64(window) ? last.index - UInt64(window) : 0
+        compact(through: min(committed, max(everyone, floor)))
+    }
+
+    /// Follower: a copy of the leader's store up to `position` replaced this replica's store.
+    public mutating func installed(snapshot position: LogPosition, from leader: String) -> [ReplicaAction] {
+        guard !isLeader else { return [] }
+        log = []
+        base = position
+        committed = min(committed, position.index)
+        return [.send(to: leader, .ack(epoch: epoch, matched: position.index))]
     }
 
     // MARK: Leading
@@ -83,9 +118,10 @@ public struct Replica: Sendable {
 
     private func sendAppend(to follower: String) -> [ReplicaAction] {
         let from = next[follower] ?? last.index + 1
-        guard let previous = position(at: from - 1) else { return [] }
+        // What the follower lacks is no longer in memory: it gets a copy of the store.
+        guard let previous = position(at: from - 1) else { return from - 1 < base.index ? [.sendSnapshot(to: follower)] : [] }
         let upTo = min(last.index, from - 1 + UInt64(Self.batchLimit))
-        let entries = from <= upTo ? Array(log[Int(from - 1)..<Int(upTo)]) : []
+        let entries = from <= upTo ? Array(log[Int(from - base.index - 1)..<Int(upTo - base.index)]) : []
         return [.send(to: follower, .append(epoch: epoch, previous: previous, entries: entries, committed: committed, last: last.index))]
     }
 
@@ -94,7 +130,7 @@ public struct Replica: Sendable {
         var candidate = last.index
         while candidate > committed {
             let holders = members.filter { (matched[$0] ?? 0) >= candidate }.count
-            if holders >= majority, log[Int(candidate - 1)].epoch == epoch {
+            if holders >= majority, position(at: candidate)?.epoch == epoch {
                 committed = candidate
                 return [.acknowledge(upTo: candidate)]
             }
@@ -132,51 +168,56 @@ public struct Replica: Sendable {
             return actions + advanceCommit()
         case let .mismatch(_, followerLast):
             guard isLeader else { return actions }
-            next[sender] = max(1, min(next[sender] ?? 1, followerLast + 1))
+            // Past this log's end the follower holds what this leader never wrote: a deposed leader's.
+            if followerLast > last.index { return actions + [.sendSnapshot(to: sender)] }
+            next[sender] = followerLast + 1
             return actions + sendAppend(to: sender)
+        case .diverged:
+            // The follower's store holds batches this leader's log does not: a deposed leader's.
+            guard isLeader else { return actions }
+            return actions + [.sendSnapshot(to: sender)]
         case .stale:
             return actions
         }
     }
 
+    /// A follower's store holds everything it accepted (applied at once), so a batch it holds
+    /// that the leader's log does not — a deposed leader's, never acknowledged — cannot be
+    /// dropped from it: the follower answers `diverged` and gets a copy of the leader's store.
     private mutating func follow(previous: LogPosition, entries: [LogEntry], leaderCommitted: UInt64, leaderLast: UInt64,
                                  leader: String) -> [ReplicaAction] {
-        guard position(at: previous.index) == previous else {
-            // A gap or a different entry at `previous`: ask for what comes after an earlier one.
-            let back = min(last.index, previous.index == 0 ? 0 : previous.index - 1)
-            return [.send(to: leader, .mismatch(epoch: epoch, last: back))]
-        }
-        // What stays on disk as it is: everything up to `keeping`; after it, what is rewritten.
-        let before = UInt64(log.count)
-        var keeping = before
-        for entry in entries {
-            if let mine = position(at: entry.index) {
-                guard mine.epoch != entry.epoch else { continue }   // already held
-                // A conflicting tail: a deposed leader's batches that were never acknowledged.
-                assert(entry.index > committed, "an acknowledged entry is never replaced")
-                log.removeSubrange(Int(entry.index - 1)...)
-                keeping = min(keeping, entry.index - 1)
+        var previous = previous, entries = entries
+        if previous.index < last.index {
+            // This replica holds entries past `previous`: they must be the leader's.
+            if let same = entries.first(where: { $0.index == last.index }) {
+                guard same.epoch == last.epoch else { return [.send(to: leader, .diverged(epoch: epoch))] }
+                entries.removeAll { $0.index <= last.index }
+                previous = last
+            } else if last.epoch == epoch {
+                // Written by this very leader: a message delivered late or twice.
+                return [.send(to: leader, .ack(epoch: epoch, matched: last.index))] + learnCommitted(leaderCommitted)
+            } else {
+                // Let the leader check this replica's end against its own entry there.
+                return [.send(to: leader, .mismatch(epoch: epoch, last: last.index))]
             }
-            log.append(entry)
         }
-        // Beyond the leader's end, an entry of an older epoch is not in the leader's log (its
-        // log grows only with entries of its own epoch): a deposed leader's tail, dropped.
-        if let stale = log.firstIndex(where: { $0.index > leaderLast && $0.epoch < epoch }) {
-            assert(log[stale].index > committed, "an acknowledged entry is never dropped")
-            log.removeSubrange(stale...)
-            keeping = min(keeping, UInt64(stale))
-        }
+        // A gap: ask for what comes after this replica's end.
+        if previous.index > last.index { return [.send(to: leader, .mismatch(epoch: epoch, last: last.index))] }
+        guard previous == last else { return [.send(to: leader, .diverged(epoch: epoch))] }
         var actions: [ReplicaAction] = []
-        if keeping != before || UInt64(log.count) > keeping {
-            actions.append(.persist(keeping: keeping, entries: Array(log[Int(keeping)...])))
+        if !entries.isEmpty {
+            actions.append(.persist(keeping: last.index, entries: entries))
+            log.append(contentsOf: entries)
+            compact(through: last.index)
         }
-        let matchedHere = previous.index + UInt64(entries.count)
-        actions.append(.send(to: leader, .ack(epoch: epoch, matched: matchedHere)))
-        let known = min(leaderCommitted, matchedHere)
-        if known > committed {
-            committed = known
-            actions.append(.committed(upTo: known))
-        }
-        return actions
+        actions.append(.send(to: leader, .ack(epoch: epoch, matched: last.index)))
+        return actions + learnCommitted(leaderCommitted)
+    }
+
+    private mutating func learnCommitted(_ leaderCommitted: UInt64) -> [ReplicaAction] {
+        let known = min(leaderCommitted, last.index)
+        guard known > committed else { return [] }
+        committed = known
+        return [.committed(upTo: known)]
     }
 }

@@ -40,14 +40,17 @@ public enum ReplicationMessage: Hashable, Sendable {
     /// Follower → leader: it holds, on disk, the leader's log up to `matched`.
     case ack(epoch: Epoch, matched: UInt64)
     /// Follower → leader: the entries did not follow what it holds; the leader should send
-    /// again from after `last` (it walks back until the logs agree).
+    /// again from after `last`, where it checks the follower's end against its own entry.
     case mismatch(epoch: Epoch, last: UInt64)
     /// Anyone → an older leader: a newer epoch exists; stop.
     case stale(epoch: Epoch)
+    /// Follower → leader: its store holds a batch the leader's log does not (a deposed
+    /// leader's, never acknowledged), which it cannot drop: it needs a copy of the leader's store.
+    case diverged(epoch: Epoch)
 
     public var epoch: Epoch {
         switch self {
-        case .append(let e, _, _, _, _), .ack(let e, _), .mismatch(let e, _), .stale(let e): return e
+        case .append(let e, _, _, _, _), .ack(let e, _), .mismatch(let e, _), .stale(let e), .diverged(let e): return e
         }
     }
 }
@@ -55,7 +58,8 @@ public enum ReplicationMessage: Hashable, Sendable {
 /// What a replica asks its shell to do, in this order: persisting before anything that
 /// depends on it (an `ack` is sent only after the `persist` before it is on disk).
 public enum ReplicaAction: Hashable, Sendable {
-    /// Drop the entries after `keeping` (a deposed leader's unacknowledged tail), then write `entries`.
+    /// Write `entries` after `keeping`, the store's end (a follower never drops what it holds:
+    /// a store that must lose batches is replaced by a copy of the leader's, `sendSnapshot`).
     case persist(keeping: UInt64, entries: [LogEntry])
     case send(to: String, ReplicationMessage)
     /// Leader: the batches up to this index are on a majority: answer their clients.
@@ -64,4 +68,7 @@ public enum ReplicaAction: Hashable, Sendable {
     case committed(upTo: UInt64)
     /// A newer epoch was seen: stop leading — no more acknowledgements, no timers fired.
     case stepDown(newer: Epoch)
+    /// Leader: the follower needs entries no longer in memory, or holds batches this log does
+    /// not: send it a copy of the store (the follower then calls `installed(snapshot:from:)`).
+    case sendSnapshot(to: String)
 }

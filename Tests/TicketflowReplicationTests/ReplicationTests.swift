@@ -20,6 +20,10 @@ import TicketflowCore
         /// Index → the replicas that held it when the leader acknowledged it.
         var acknowledged: [UInt64: Set<String>] = [:]
         var steppedDown: [String] = []
+        /// What each replica's store holds, in order: what `persist` wrote, or a copy of the
+        /// leader's store installed whole (`sendSnapshot`).
+        var disk: [String: [LogEntry]] = [:]
+        var snapshotsSent = 0
 
         init(seed: UInt64, names: [String] = ["a", "b", "c"]) {
             replicas = Dictionary(uniqueKeysWithValues: names.map { ($0, Replica(me: $0, members: names)) })
@@ -29,18 +33,27 @@ import TicketflowCore
         mutating func perform(_ actions: [ReplicaAction], by name: String) {
             for action in actions {
                 switch action {
-                case .persist:
-                    break   // the replica's log is its disk here
+                case let .persist(keeping, entries):
+                    #expect(UInt64(disk[name, default: []].count) == keeping, "\(name) writes after its end")
+                    disk[name, default: []].append(contentsOf: entries)
                 case let .send(to, message):
                     if !cutOff.contains(name) { pool.append((name, to, message)) }
                 case .acknowledge(let upTo):
                     for index in 1...upTo where acknowledged[index] == nil {
-                        acknowledged[index] = Set(replicas.filter { $0.value.log.count >= index }.map(\.key))
+                        acknowledged[index] = Set(replicas.keys.filter { disk[$0, default: []].count >= index })
                     }
                 case .committed:
                     break
                 case .stepDown:
                     steppedDown.append(name)
+                case .sendSnapshot(let follower):
+                    // The copy reaches the follower whole, or not at all.
+                    guard !cutOff.contains(name), !cutOff.contains(follower) else { break }
+                    snapshotsSent += 1
+                    let copy = disk[name, default: []]
+                    disk[follower] = copy
+                    let position = copy.last.map { LogPosition(index: $0.index, epoch: $0.epoch) } ?? .start
+                    perform(replicas[follower]!.installed(snapshot: position, from: name), by: follower)
                 }
             }
         }
@@ -86,7 +99,7 @@ import TicketflowCore
 
         func hash(_ name: String) -> Int {
             var hasher = Hasher()
-            hasher.combine(replicas[name]!.log)
+            hasher.combine(disk[name, default: []])
             return hasher.finalize()
         }
     }
@@ -133,7 +146,7 @@ import TicketflowCore
         #expect(cluster.steppedDown.contains("a") || !cluster.replicas["a"]!.isLeader, "seed \(seed)")
         #expect(!cluster.replicas["a"]!.isLeader && cluster.replicas["a"]!.epoch == Epoch(2))
         #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1, "seed \(seed): the logs differ after the leader change")
-        let final = cluster.replicas[next]!.log
+        let final = cluster.disk[next, default: []]
         for index in 1...max(1, acknowledgedBefore) where acknowledgedBefore > 0 {
             #expect(final.count >= index && final[Int(index - 1)].epoch == Epoch(1), "seed \(seed): acknowledged batch \(index) lost")
         }
@@ -151,11 +164,12 @@ import TicketflowCore
         cluster.settle(leader: "a")
         cluster.cutOff = ["a"]
         for n in 11...15 { cluster.propose("a", n) }
-        #expect(cluster.replicas["a"]!.log.count == 15 && cluster.replicas["a"]!.committed == 10)
+        #expect(cluster.disk["a"]!.count == 15 && cluster.replicas["a"]!.committed == 10)
         cluster.pool.removeAll()
         cluster.perform(cluster.replicas["b"]!.lead(epoch: Epoch(2)), by: "b")
         cluster.settle(leader: "b")
-        #expect(cluster.replicas["a"]!.log.count == 10, "a kept batches 11…15 that no one acknowledged")
+        #expect(cluster.disk["a"]!.count == 10, "a kept batches 11…15 that no one acknowledged")
+        #expect(cluster.snapshotsSent >= 1, "a's store, holding what no one acknowledged, is replaced by a copy of b's")
         #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1)
         // Acknowledged entries of epoch 1 become acknowledged under epoch 2 once it writes.
         cluster.propose("b", 16)
@@ -171,7 +185,7 @@ import TicketflowCore
         let old = LogEntry(index: 1, epoch: Epoch(1), payload: [9])
         let answer = b.receive(.append(epoch: Epoch(1), previous: .start, entries: [old], committed: 1, last: 1), from: "a")
         #expect(answer == [.send(to: "a", .stale(epoch: Epoch(2)))])
-        #expect(b.log == [entry] && b.committed == 0 && b.epoch == Epoch(2))
+        #expect(b.last == LogPosition(index: 1, epoch: Epoch(2)) && b.committed == 0 && b.epoch == Epoch(2))
         // A leader that hears of a newer epoch steps down at once.
         var a = Replica(me: "a", members: ["a", "b", "c"])
         _ = a.lead(epoch: Epoch(1))
@@ -191,5 +205,29 @@ import TicketflowCore
         #expect(cluster.replicas["a"]!.committed == 0 && cluster.acknowledged.isEmpty)
         cluster.settle(leader: "a")
         #expect(cluster.replicas["a"]!.committed == 10)
+    }
+}
+
+extension ReplicationTests {
+    /// The leader keeps a window of entries in memory; a follower cut off for longer than the
+    /// window gets a copy of the leader's store and follows from there.
+    @Test(arguments: 1...10)
+    func aFollowerBehindTheWindowGetsACopyOfTheStore(seed: UInt64) {
+        var cluster = Cluster(seed: seed)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        cluster.cutOff = ["c"]
+        for n in 1...40 {
+            cluster.propose("a", n)
+            while cluster.step(faults: false) {}
+            cluster.replicas["a"]!.compactLeaderLog(window: 8)
+        }
+        #expect(cluster.replicas["a"]!.committed == 40)
+        #expect(cluster.replicas["a"]!.base.index >= 32, "the window bounds the leader's memory")
+        cluster.settle(leader: "a")
+        #expect(cluster.snapshotsSent >= 1)
+        #expect(Set(["a", "b", "c"].map { cluster.hash($0) }).count == 1, "seed \(seed)")
+        cluster.propose("a", 41...41, steps: 3, tickEvery: 1)
+        cluster.settle(leader: "a")
+        #expect(cluster.disk["c"]!.count == 41)
     }
 }
