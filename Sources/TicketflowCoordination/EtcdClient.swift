@@ -63,6 +63,18 @@ public final class EtcdClient: Sendable {
         return (reply.succeeded ?? false, holder)
     }
 
+    /// Deletes `key` only while it is the one created at `createRevision` (a leader giving up
+    /// its own key, never a successor's); whether it did.
+    @discardableResult
+    public func delete(_ key: String, ifCreatedAt createRevision: Int64) async throws -> Bool {
+        let k = Self.base64(key)
+        let request = TxnRequest(compare: [.init(key: k, target: "CREATE", create_revision: String(createRevision))],
+                                 success: [.init(request_put: nil, request_range: nil, request_delete_range: .init(key: k, range_end: nil))],
+                                 failure: [])
+        let reply: TxnResponse = try await post("/v3/kv/txn", request)
+        return reply.succeeded ?? false
+    }
+
     /// Puts `value` at `key`, attached to `lease` (0: none).
     public func put(_ key: String, _ value: String, lease: Int64) async throws {
         let _: Header = try await post("/v3/kv/put", TxnRequest.Put(key: Self.base64(key), value: Self.base64(value), lease: String(lease)))
@@ -152,7 +164,11 @@ struct KeepAliveEnvelope: Decodable {
 struct Header: Decodable {}
 struct TxnRequest: Encodable {
     struct Compare: Encodable { var key: String; var target: String; var create_revision: String }
-    struct Op: Encodable { var request_put: Put?; var request_range: RangeRequest? }
+    struct Op: Encodable {
+        var request_put: Put?
+        var request_range: RangeRequest?
+        var request_delete_range: RangeRequest? = nil
+    }
     struct Put: Encodable { var key: String; var value: String; var lease: String }
     var compare: [Compare]
     var success: [Op]

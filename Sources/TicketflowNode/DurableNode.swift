@@ -24,6 +24,11 @@ public actor DurableNode {
     private var waiters: [Int: [CheckedContinuation<Void, any Error>]] = [:]
     private var waiterCount = 0
     private var committing = false
+    /// In a replicated partition: where batches get their place in the log and their majority.
+    private let replicator: (any BatchReplicator)?
+    /// The last batch whose requests may be answered: committed here and, when replicated,
+    /// held by a majority.
+    private var answeredNumber = 0
     /// Workflow compiles running now (each on a thread of its own).
     private var compiling = 0
     /// Older workflow versions compiled for explanations, by label (see `DurableNode+Explain`).
@@ -57,8 +62,9 @@ public actor DurableNode {
     public init(store: Store, defaultWorkflow: (workflow: Workflow, source: String, origin: WorkflowOrigin), clock: any Clock,
                 logger: Logger = Logger(label: "ticketflow.node"), observer: (any NodeObserver)? = nil,
                 admitsTicketNumber: (@Sendable (TicketNumber) -> Bool)? = nil, agentsAreRemote: Bool = false,
-                allowedWebhookHosts: Set<String> = []) throws {
+                allowedWebhookHosts: Set<String> = [], replicator: (any BatchReplicator)? = nil) throws {
         self.store = store
+        self.replicator = replicator
         self.allowedWebhookHosts = allowedWebhookHosts
         self.clock = clock
         self.logger = logger
@@ -107,7 +113,9 @@ public actor DurableNode {
         try settle()
         let fired = machine.takeAcceptedEvents()
         if !fired.isEmpty { observer?.accepted(fired) }
-        try await waitCommitted(machine.lastDecidedBatch)
+        // On disk here is enough: nobody waits for an answer yet, and the followers may not be
+        // reachable before the node has joined its cluster.
+        try await waitWritten(machine.lastDecidedBatch)
         return fired.filter { if case .timerFired = $0.change { return true } else { return false } }.count
     }
 
@@ -273,10 +281,11 @@ public actor DurableNode {
     /// batch being written is on disk and the full one has taken its place.
     private func admitRequest() async throws {
         if let failure = machine.failure { throw NodeError.unavailable(failure) }
+        if let refusal = replicator?.refusal() { throw NodeError.unavailable(refusal) }
         guard waiterCount < Self.waiterLimit else {
             throw NodeError.unavailable("the node has \(waiterCount) requests waiting for their commit; try again shortly")
         }
-        while machine.isBatchFull { try await waitCommitted(machine.committedNumber + 1) }
+        while machine.isBatchFull { try await waitWritten(machine.committedNumber + 1) }
     }
 
     private func kickCommit() {
@@ -290,15 +299,16 @@ public actor DurableNode {
         while let action = next {
             let started = ContinuousClock.now
             do {
-                try await store.commit(action.batch)
+                if let replicator {
+                    // The batch goes to the followers while it is written here.
+                    let mark = try replicator.propose(action.batch)
+                    try await store.commit(action.batch, position: mark)
+                    awaitMajority(action.number, mark, replicator)
+                } else {
+                    try await store.commit(action.batch)
+                }
             } catch {
-                let reason = "commit failed: \(error)"
-                machine.commitFailed(reason)
-                logger.critical("commit failed; the node stops taking work and must be restarted: \(error)")
-                for (_, list) in waiters { for w in list { w.resume(throwing: NodeError.unavailable(reason)) } }
-                waiters = [:]
-                waiterCount = 0
-                committing = false
+                stop(because: error)
                 return
             }
             let elapsed = ContinuousClock.now - started
@@ -306,18 +316,85 @@ public actor DurableNode {
                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             let facts = machine.committed(action)
             if let sink = routingFactSink, !facts.isEmpty { sink(facts) }
-            for n in waiters.keys.sorted() where n <= action.number {
-                let list = waiters.removeValue(forKey: n)!
-                waiterCount -= list.count
-                for w in list { w.resume() }
-            }
+            if replicator == nil { answer(upTo: action.number) }
+            resumeLocalWaiters()
             next = machine.nextCommit()
         }
         committing = false
     }
 
-    private func waitCommitted(_ number: Int) async throws {
+    /// A commit failed, or this node leads its partition no more: memory is ahead of what may
+    /// be answered, so the node stops taking work; every waiting request gets 503.
+    private func stop(because error: any Error) {
+        let reason: String
+        if let stopped = error as? ReplicationStopped {
+            reason = "this node no longer leads its partition: \(stopped)"
+            logger.critical("\(reason); it stops acknowledging and firing timers")
+        } else {
+            reason = "commit failed: \(error)"
+            logger.critical("commit failed; the node stops taking work and must be restarted: \(error)")
+        }
+        machine.commitFailed(reason)
+        for (_, list) in waiters { for w in list { w.resume(throwing: NodeError.unavailable(reason)) } }
+        for (_, list) in localWaiters { for w in list { w.resume(throwing: NodeError.unavailable(reason)) } }
+        waiters = [:]
+        localWaiters = [:]
+        waiterCount = 0
+        committing = false
+    }
+
+    /// Answers the batch's requests once a majority holds it; 503 when it does not in time.
+    private func awaitMajority(_ number: Int, _ mark: LogMark, _ replicator: any BatchReplicator) {
+        Task {
+            do {
+                try await replicator.acknowledged(mark)
+                self.answer(upTo: number)
+            } catch let stopped as ReplicationStopped {
+                self.stop(because: stopped)
+            } catch {
+                self.refuse(upTo: number, because: "\(error)")
+            }
+        }
+    }
+
+    private func answer(upTo number: Int) {
+        answeredNumber = max(answeredNumber, number)
+        for n in waiters.keys.sorted() where n <= number {
+            let list = waiters.removeValue(forKey: n)!
+            waiterCount -= list.count
+            for w in list { w.resume() }
+        }
+    }
+
+    private func refuse(upTo number: Int, because reason: String) {
+        for n in waiters.keys.sorted() where n <= number {
+            let list = waiters.removeValue(forKey: n)!
+            waiterCount -= list.count
+            for w in list { w.resume(throwing: NodeError.unavailable("not acknowledged by a majority of the partition's replicas: \(reason)")) }
+        }
+    }
+
+    /// Batches on disk here, waited for where nobody is answered (start, back-pressure).
+    private var localWaiters: [Int: [CheckedContinuation<Void, any Error>]] = [:]
+
+    private func resumeLocalWaiters() {
+        for n in localWaiters.keys.sorted() where n <= machine.committedNumber {
+            for w in localWaiters.removeValue(forKey: n)! { w.resume() }
+        }
+    }
+
+    /// Waits until batch `number` is on disk here (not necessarily acknowledged).
+    private func waitWritten(_ number: Int) async throws {
         if machine.committedNumber >= number { return }
+        if let failure = machine.failure { throw NodeError.unavailable(failure) }
+        kickCommit()
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            localWaiters[number, default: []].append(c)
+        }
+    }
+
+    private func waitCommitted(_ number: Int) async throws {
+        if answeredNumber >= number { return }
         if let failure = machine.failure { throw NodeError.unavailable(failure) }
         kickCommit()
         waiterCount += 1

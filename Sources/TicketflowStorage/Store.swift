@@ -10,6 +10,15 @@ public enum Durability: String, Sendable, CaseIterable {
     case normal
 }
 
+/// A batch's place in a replicated partition's log: its index and the epoch of the leader
+/// that wrote it (the replication module's `LogPosition`, as the store keeps it).
+public struct LogMark: Hashable, Sendable, CustomStringConvertible {
+    public var index: UInt64
+    public var epoch: UInt64
+    public init(index: UInt64, epoch: UInt64) { self.index = index; self.epoch = epoch }
+    public var description: String { "\(index)@\(epoch)" }
+}
+
 /// A create made under an idempotency key: the ticket it made and a fingerprint of the
 /// request (nil for keys stored before fingerprints were kept).
 public struct KeyedCreate: Sendable, Equatable {
@@ -198,16 +207,51 @@ public final class Store: Sendable {
             try db.execute(sql: "ALTER TABLE idempotency ADD COLUMN request TEXT")
         }
         registerAccountMigrations(&m)
+        // Where this store stands in its partition's replicated log: the index and epoch of
+        // the last batch written, in the same transaction as the batch (docs/replication.md).
+        m.registerMigration("v8-log-position") { db in
+            try db.execute(sql: "CREATE TABLE log_position (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, epoch INTEGER NOT NULL)")
+        }
         return m
     }()
 
     // MARK: Writing
 
-    /// Writes a batch in one transaction; returns when it is durable (per `durability`).
-    public func commit(_ batch: CommitBatch) async throws {
+    /// Writes a batch in one transaction; returns when it is durable (per `durability`). In a
+    /// replicated partition, `position` is the batch's place in the log, written with it.
+    public func commit(_ batch: CommitBatch, position: LogMark? = nil) async throws {
         let encoded = try EncodedBatch(batch)
-        try await pool.write { db in try Store.write(encoded, batch, into: db) }
+        try await pool.write { db in
+            try Store.write(encoded, batch, into: db)
+            if let position { try Store.write(position, into: db) }
+        }
     }
+
+    /// A follower's group commit: its leader's batches, in order, in one transaction, with the
+    /// position of the last.
+    public func commit(_ batches: [CommitBatch], position: LogMark) async throws {
+        let encoded = try batches.map { try EncodedBatch($0) }
+        try await pool.write { db in
+            for (e, batch) in zip(encoded, batches) { try Store.write(e, batch, into: db) }
+            try Store.write(position, into: db)
+        }
+    }
+
+    private static func write(_ position: LogMark, into db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO log_position (id, idx, epoch) VALUES (1, ?, ?)",
+                       arguments: [Int64(position.index), Int64(position.epoch)])
+    }
+
+    /// The last batch this store holds in its partition's log (0, 0: none).
+    public func logPosition() throws -> LogMark {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT idx, epoch FROM log_position WHERE id = 1") else { return LogMark(index: 0, epoch: 0) }
+            return LogMark(index: UInt64(row["idx"] as Int64), epoch: UInt64(row["epoch"] as Int64))
+        }
+    }
+
+    /// Closes the file; the store is unusable after (a follower replacing its store by a copy).
+    public func close() throws { try pool.close() }
 
     /// Writes a batch in one transaction from synchronous code (offline tools that fill a data
     /// directory, such as `ticketflow simulate --record`); the node itself commits with `commit`.
