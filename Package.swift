@@ -81,7 +81,7 @@ let package = Package(
         // the node service other nodes call. A single node's HTTP layer does not need it.
         .target(name: "TicketflowClusterHTTP", dependencies: [
             "TicketflowServer", "TicketflowCluster", "TicketflowCoordination", "TicketflowNode", "TicketflowAPI", "TicketflowCore",
-            "TicketflowStorage", Dep.hummingbird, Dep.httpTypes, Dep.lifecycle, Dep.log,
+            "TicketflowStorage", "TicketflowReplication", Dep.hummingbird, Dep.httpTypes, Dep.lifecycle, Dep.log,
         ]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "TicketflowCluster", dependencies: ["CZeroMQ", "TicketflowCore", "TicketflowYAML", Dep.log]),

@@ -35,10 +35,18 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     /// etcd's client URLs (`http://HOST:PORT`): each node keeps its membership there under a
     /// lease, and is ready only while it does (docs/replication.md).
     public var etcd: [String]?
+    /// How many nodes hold each node's partitions (docs/replication.md): 1, the default, keeps
+    /// them on their home node alone; more needs etcd, and at most one per node.
+    public var replication: Int?
 
-    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil, etcd: [String]? = nil) {
-        self.partitions = partitions; self.nodes = nodes; self.insecure = insecure; self.etcd = etcd
+    enum CodingKeys: String, CodingKey { case partitions, nodes, insecure, etcd, replication = "replication_factor" }
+
+    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil, etcd: [String]? = nil, replication: Int? = nil) {
+        self.partitions = partitions; self.nodes = nodes; self.insecure = insecure; self.etcd = etcd; self.replication = replication
     }
+
+    public var replicationFactor: Int { replication ?? 1 }
+    public var isReplicated: Bool { replicationFactor > 1 }
 
     /// Where this cluster's keys live in etcd: one prefix per cluster file's membership.
     public var etcdPrefix: String { "/ticketflow/" + fingerprint.map { String(format: "%02x", $0) }.joined() + "/" }
@@ -60,6 +68,10 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
             problems.append("etcd: '\(url)' must be http://HOST:PORT")
         }
         if config.etcd?.isEmpty == true { problems.append("etcd: at least one URL, or leave it out") }
+        if let r = config.replication, !(1...config.nodes.count).contains(r) || r > 7 {
+            problems.append("replication_factor must be 1…\(min(7, config.nodes.count)) (at most one replica per node)")
+        }
+        if config.replicationFactor > 1, config.etcd == nil { problems.append("replication_factor \(config.replicationFactor) needs etcd: leaders are chosen there") }
         for n in config.nodes {
             if !n.zmq.hasPrefix("tcp://") { problems.append("node \(n.name): zmq must be a tcp:// endpoint") }
             if n.http.split(separator: ":").count != 2 || Int(n.http.split(separator: ":").last ?? "") == nil {

@@ -20,6 +20,9 @@ import Synchronization
 /// inline instead averaged 1.15 envelopes per message). The I/O thread waits on the sockets'
 /// descriptors for input nobody else picked up, and keeps time (heartbeats, expiry, retries).
 public final class Transport: Sendable {
+    /// Largest frame a peer may send: a replicated group commit (up to 20,000 events with
+    /// their snapshots) must fit; anything larger is dropped by libzmq before it is read.
+    public static let maxMessageBytes: Int64 = 16 << 20
     public typealias Handler = @Sendable (Envelope) async -> Result<[UInt8], Failure>
 
     /// Why a request failed, as the caller sees it.
@@ -125,7 +128,7 @@ public final class Transport: Sendable {
         self.logger = logger
         let context = ZMQContext()
         let router = try ZMQSocket(context, .router)
-        try router.hardenForServer()
+        try router.hardenForServer(maxMessageBytes: Transport.maxMessageBytes)
         var own: CurveKeyPair?
         var publicKeys: [String: String] = [:]
         if case .curve(let pair, let peerKeys) = security {
@@ -149,7 +152,7 @@ public final class Transport: Sendable {
         for peer in order {
             let dealer = try ZMQSocket(context, .dealer)
             try dealer.set(ZMQ_ROUTING_ID, bytes: Array(node.utf8))
-            try dealer.set(ZMQ_MAXMSGSIZE, Int64(4 << 20))
+            try dealer.set(ZMQ_MAXMSGSIZE, Transport.maxMessageBytes)
             try dealer.set(ZMQ_HEARTBEAT_IVL, Int32(1000))
             try dealer.set(ZMQ_HEARTBEAT_TIMEOUT, Int32(3000))
             // Queue only on a live connection: while a peer is down a request waits in our

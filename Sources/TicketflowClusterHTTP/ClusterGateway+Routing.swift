@@ -31,16 +31,17 @@ extension ClusterGateway {
     }
 
     /// A page of a member's open tickets' routing facts, and where the next page starts.
-    func openRoutingFacts(of member: String, after: Int64, limit: Int) async throws -> (facts: [RoutingFact], next: Int64?) {
-        guard let service = services[member] else { throw ClusterCallError("no member \(member)") }
-        let page = try await service.openRoutingFacts(after: Int(after), limit: limit)
+    func openRoutingFacts(of shard: String, after: Int64, limit: Int) async throws -> (facts: [RoutingFact], next: Int64?) {
+        guard let service = services[leader(of: shard)] else { throw ClusterCallError("no member \(leader(of: shard))") }
+        let page = try await service.openRoutingFacts(after: Int(after), limit: limit, shard: shard)
         return (page.facts, page.next)
     }
 
     /// Has a ticket's owner decide an assignment; its routing fact after, or nil if not open there.
-    func assign(_ proposal: RoutingTable.Proposal, at member: String) async throws -> RoutingFact? {
+    func assign(_ proposal: RoutingTable.Proposal, at shard: String) async throws -> RoutingFact? {
+        let member = leader(of: shard)
         guard isAlive(member), let service = services[member] else { throw ClusterCallError("\(member) is not answering heartbeats") }
-        return try await service.assign(RoutingProposal(proposal)).facts.first
+        return try await service.assign(RoutingProposal(proposal), shard: shard).facts.first
     }
 
     /// Checks with the routing owner that an agent exists before a ticket is assigned to it by

@@ -50,25 +50,21 @@ public final class ClusterGateway: Sendable {
         try self.init(config: config, me: me, node: node, logger: logger, metrics: metrics, etcd: nil)
     }
 
+    /// In a replicated cluster: who leads each partition, and this node's replicas.
+    let replicas: ReplicaHost?
+    /// Partitions this node serves for dead peers, by partition (home node) name.
+    let standIns = Mutex<[String: StandIn]>([:])
+
     init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
-         metrics: @escaping @Sendable () async -> String, etcd: EtcdMembership?) throws {
+         metrics: @escaping @Sendable () async -> String, etcd: EtcdMembership?,
+         system prepared: ClusterActorSystem? = nil, replicas: ReplicaHost? = nil) throws {
         self.etcd = etcd
-        guard let mine = config.node(me) else { throw StartupError(description: "node '\(me)' is not in the cluster file") }
+        self.replicas = replicas
         self.config = config
         self.me = me
         self.map = config.partitionMap
         self.logger = logger
-        let peers = Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, $0.zmq) })
-        let security: LinkSecurity
-        do { security = try config.linkSecurity(for: me) } catch { throw StartupError(description: "\(error)") }
-        if case .plain = security {
-            logger.warning("insecure: true: links to peers are plain text, and identities forwarded by anyone who reaches \(mine.zmq) are believed")
-        }
-        do {
-            system = try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, membership: config.fingerprint, security: security, logger: logger)
-        } catch {
-            throw StartupError(description: "cannot bind \(mine.zmq): \(error)")
-        }
+        system = try prepared ?? Self.bind(config: config, me: me, logger: logger)
         let slot = self.slot, system = self.system
         service = system.withName(NodeService.name) { NodeService(node: node, responder: slot, actorSystem: system) }
         var services: [String: NodeService] = [:]
@@ -80,6 +76,27 @@ public final class ClusterGateway: Sendable {
             $0 = .init { await metrics() + self.metricsText() }
         }
     }
+
+    /// Binds this node's ZeroMQ endpoint (CurveZMQ unless the file says `insecure: true`) and
+    /// connects to every peer.
+    static func bind(config: ClusterConfig, me: String, logger: Logger) throws -> ClusterActorSystem {
+        guard let mine = config.node(me) else { throw StartupError(description: "node '\(me)' is not in the cluster file") }
+        let peers = Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.name, $0.zmq) })
+        let security: LinkSecurity
+        do { security = try config.linkSecurity(for: me) } catch { throw StartupError(description: "\(error)") }
+        if case .plain = security {
+            logger.warning("insecure: true: links to peers are plain text, and identities forwarded by anyone who reaches \(mine.zmq) are believed")
+        }
+        do {
+            return try ClusterActorSystem(node: me, endpoint: mine.zmq, peers: peers, membership: config.fingerprint, security: security, logger: logger)
+        } catch {
+            throw StartupError(description: "cannot bind \(mine.zmq): \(error)")
+        }
+    }
+
+    /// Where a partition's requests run: the node leading it (its home node unless another
+    /// stands in for it).
+    func leader(of shard: String) -> String { replicas?.leader(of: shard) ?? shard }
 
     /// Every live member's metrics in one Prometheus text, each sample labelled with its
     /// node; members that did not answer are listed and reported as `up 0`.
@@ -107,6 +124,18 @@ public final class ClusterGateway: Sendable {
                 try await responder.respond(to: request, context: NodeRequestContext(forwardedBy: peer, logger: logger))
             }
         }
+    }
+
+    /// Serves a partition for its dead home node from now on (peers' requests included).
+    func standIn(_ standIn: StandIn) {
+        standIns.withLock { $0[standIn.shard] = standIn }
+        slot.standIns.withLock { $0[standIn.shard] = standIn }
+    }
+
+    /// Stops serving a partition for its home node; the stand-in, to be stopped.
+    func standIn(removing shard: String) -> StandIn? {
+        slot.standIns.withLock { $0[shard] = nil }
+        return standIns.withLock { $0.removeValue(forKey: shard) }
     }
 
     /// Makes this node the one that answers for agents and routes every ticket.
@@ -160,6 +189,11 @@ public final class ClusterGateway: Sendable {
         let settled = Date().timeIntervalSince(startedAt) > Self.livenessWindow
         var waiting = config.nodes.map(\.name).filter { $0 != me && !isAlive($0, heard: heard) && (heard[$0] ?? nil) == nil && !settled }
         if let etcd, !etcd.isKept { waiting.insert("etcd", at: 0) }
+        if let replicas {
+            // Every partition's leader known (a request for it would otherwise wait or fail).
+            let leaders = replicas.knownLeaders
+            waiting += config.nodes.map(\.name).filter { leaders[$0] == nil && replicas.shards[$0]?.isLeading != true }.map { "leader of partition \($0)" }
+        }
         return Readiness(status: waiting.isEmpty ? .ready : .notReady, waitingFor: waiting)
     }
 
@@ -175,26 +209,40 @@ public final class ClusterGateway: Sendable {
 
     /// Runs a request on `member`: here when it is this node, through the member's
     /// `NodeService` otherwise. A dead or silent member gives 503 with Retry-After — never a guess.
-    func call(_ member: String, _ request: Request, body: [UInt8], context: NodeRequestContext,
+    func call(_ shard: String, _ request: Request, body: [UInt8], context: NodeRequestContext,
               local: (Request, NodeRequestContext) async throws -> Response, why: String) async throws -> Response {
-        if member == me { return try await local(request, context) }
-        guard await awaitAlive(member), let owner = services[member] else { throw Self.unavailable(member, why: why, reason: "it is not answering heartbeats") }
+        let member = leader(of: shard)
+        if member == me, shard == me { return try await local(request, context) }
         let outbound = ForwardedRequest(
             method: request.method.rawValue, target: request.uri.description,
             headers: ForwardedRequest.carriedHeaders.compactMap { name in
                 request.headers[HTTPField.Name(name)!].map { .init(name: name, value: $0) }
-            } + (context.identity.map { [.init(name: "x-ticketflow-identity", value: AuthenticationMiddleware.encode($0))] } ?? []),
+            } + (context.identity.map { [.init(name: "x-ticketflow-identity", value: AuthenticationMiddleware.encode($0))] } ?? [])
+              + (shard == member ? [] : [.init(name: Self.shardHeader, value: shard)]),
             body: body)
+        if member == me {
+            // A partition this node stands in for: its own routes, without the network.
+            guard let standIn = standIns.withLock({ $0[shard] }) else {
+                throw Self.unavailable(shard, why: why, reason: "this node has not finished taking it over")
+            }
+            let answer = try await ClusterGateway.$forwardedFrom.withValue(me) {
+                try await Self.encode(try await standIn.responder.respond(to: outbound.request, context: NodeRequestContext(forwardedBy: me, logger: logger)))
+            }
+            return answer.response(servedBy: me)
+        }
+        guard await awaitAlive(member), let owner = services[member] else {
+            throw Self.unavailable(shard, why: why, reason: member == shard ? "it is not answering heartbeats" : "\(member), which leads it now, is not answering heartbeats")
+        }
         forwarded.add(1, ordering: .relaxed)
         let answer: ForwardedResponse
         do { answer = try await owner.handle(outbound, from: me) } catch {
-            throw Self.unavailable(member, why: why, reason: "\(error)")
+            throw Self.unavailable(shard, why: why, reason: "\(error)")
         }
-        var headers = HTTPFields()
-        for h in answer.headers { if let name = HTTPField.Name(h.name) { headers[name] = h.value } }
-        headers[HTTPField.Name("X-Ticketflow-Node")!] = member
-        return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        return answer.response(servedBy: member)
     }
+
+    /// Names the partition a forwarded request is for when its leader is not its home node.
+    static let shardHeader = "x-ticketflow-partition"
 
     static func unavailable(_ member: String, why: String, reason: String) -> APIError {
         var e = APIError(.serviceUnavailable, "owner_unavailable", "\(why) belongs to node \(member), and \(reason); retry shortly")

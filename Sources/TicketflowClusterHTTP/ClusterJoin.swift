@@ -1,33 +1,72 @@
 import TicketflowCore
 import Hummingbird
 import Logging
+import Synchronization
 import TicketflowCluster
 import TicketflowNode
+import TicketflowReplication
 import TicketflowServer
 
 /// Makes a node a member of a cluster: `ServerConfiguration.cluster` for `ticketflow serve
 /// --cluster FILE --node NAME`. Joining binds the ZeroMQ endpoint, makes the routing owner
 /// keep the agents, and gives the HTTP layer the middleware that sends each request to the
-/// node that owns it.
+/// node that owns it. With a replication factor above 1, `prepare` first connects to the
+/// peers and etcd and takes this node's partition back before the node opens its store.
 public struct ClusterJoin: ClusterMembership {
     public let config: ClusterConfig
     public let me: String
+    private let prepared = Prepared()
+
+    /// What `prepare` made, for `join`.
+    final class Prepared: Sendable {
+        struct Parts: Sendable { var system: ClusterActorSystem; var membership: EtcdMembership; var host: ReplicaHost }
+        let parts = Mutex<Parts?>(nil)
+    }
 
     public init(config: ClusterConfig, me: String) {
         self.config = config
         self.me = me
     }
 
-    public var admitsTicketNumber: @Sendable (TicketNumber) -> Bool {
-        // Ticket numbers this node mints fall in its own partitions: unique cluster-wide.
-        let map = config.partitionMap, me = self.me
-        return { number in map.owner(of: map.partition(forKey: number.id)) == me }
+    public var admitsTicketNumber: @Sendable (TicketNumber) -> Bool { Self.admits(config: config, shard: me) }
+
+    /// Ticket numbers minted for a partition fall in its home node's partitions: unique cluster-wide.
+    static func admits(config: ClusterConfig, shard: String) -> @Sendable (TicketNumber) -> Bool {
+        let map = config.partitionMap
+        return { number in map.owner(of: map.partition(forKey: number.id)) == shard }
+    }
+
+    public func prepare(dataDirectory: String, logger: Logger) async throws -> (any BatchReplicator)? {
+        guard config.isReplicated, let endpoints = config.etcd else { return nil }
+        let membership = EtcdMembership(config: config, me: me, endpoints: endpoints, logger: logger)
+        let system = try ClusterGateway.bind(config: config, me: me, logger: logger)
+        let host = try ReplicaHost(config: config, me: me, dataDirectory: dataDirectory, membership: membership, logger: logger)
+        let service = system.withName(ReplicaService.name) { ReplicaService(host: host, actorSystem: system) }
+        var services: [String: ReplicaService] = [:]
+        for member in config.nodes.map(\.name) {
+            services[member] = member == me ? service : try ReplicaService.resolve(id: ClusterActorID(node: member, name: ReplicaService.name), using: system)
+        }
+        let me = self.me, peers = services
+        host.handoverRequester.withLock {
+            $0 = { peer in
+                guard let service = peers[peer] else { throw ClusterCallError("no member \(peer)") }
+                _ = try await service.handOver(me, to: me)
+            }
+        }
+        host.attachLinks(ClusterReplicaLinks(me: me, services: services))
+        prepared.parts.withLock { $0 = .init(system: system, membership: membership, host: host) }
+        logger.info("partition \(me): replicated on \(ReplicaHost.replicas(of: me, config: config).joined(separator: ", ")); taking it back")
+        host.startWatching()
+        try await host.takeHomePartition()
+        return host.home
     }
 
     public func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,
-                     logger: Logger) async throws -> ClusterParts {
-        let membership = config.etcd.map { EtcdMembership(config: config, me: me, endpoints: $0, logger: logger) }
-        let gateway = try ClusterGateway(config: config, me: me, node: node, logger: logger, metrics: metrics, etcd: membership)
+                     standIns: StandInFactory, logger: Logger) async throws -> ClusterParts {
+        let parts = prepared.parts.withLock { $0 }
+        let membership = parts?.membership ?? config.etcd.map { EtcdMembership(config: config, me: me, endpoints: $0, logger: logger) }
+        let gateway = try ClusterGateway(config: config, me: me, node: node, logger: logger, metrics: metrics, etcd: membership,
+                                         system: parts?.system, replicas: parts?.host)
         let publisher = RoutingFactPublisher()
         await node.publishRoutingFacts { publisher.offer($0) }
         var router: ClusterRouter?
@@ -37,15 +76,30 @@ public struct ClusterJoin: ClusterMembership {
             router = owner
         }
         let owner = router
+        let agents: any AgentDesk = owner ?? AgentsElsewhere(owner: gateway.routingOwner)
+        let checkAgent: @Sendable (String) async throws -> Void = { agentID in try await gateway.checkAgent(agentID) }
+        if let host = parts?.host {
+            let config = self.config
+            await host.attach(standIns: .init(
+                start: { log in
+                    let standIn = try await standIns.make(shard: log.shard, store: log.store, replicator: log,
+                                                          admits: Self.admits(config: config, shard: log.shard),
+                                                          agents: agents, checkAgent: checkAgent)
+                    await standIn.node.publishRoutingFacts { publisher.offer($0) }
+                    gateway.standIn(standIn)
+                },
+                stop: { shard in gateway.standIn(removing: shard)?.stop() }))
+        }
         logger.info("cluster member \(gateway.me): owns \(gateway.map.partitions(of: gateway.me).count) of \(gateway.map.partitions) partitions; agents and routing: \(gateway.routingOwner)")
         return ClusterParts(
-            agents: owner ?? AgentsElsewhere(owner: gateway.routingOwner),
-            checkAgent: { agentID in try await gateway.checkAgent(agentID) },
+            agents: agents,
+            checkAgent: checkAgent,
             middleware: { $0.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: maxBody, routes: routes)) },
             routes: { ClusterRoutes(gateway: gateway).register(on: $0) },
             metricsText: { gateway.metricsText() + (await owner?.metricsText() ?? "") },
             attach: { gateway.attach($0) },
             readiness: { gateway.readiness() },
-            services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)] + (membership.map { [$0] } ?? []))
+            services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)]
+                + (membership.map { [$0] } ?? []) + (parts.map { [$0.host] } ?? []))
     }
 }

@@ -31,6 +31,24 @@ final class EtcdMembership: Service, Sendable {
     /// Whether the lease is alive as far as this node knows (renewed within its TTL).
     var isKept: Bool { DispatchTime.now().uptimeNanoseconds < keptUntil.load(ordering: .relaxed) }
 
+    /// How long before the lease can expire at etcd a leader stops acknowledging and firing
+    /// timers: one renewal interval (the renewal that would have extended it) plus 500 ms for
+    /// clocks running at different rates. With a 5 s TTL a leader that stops hearing from
+    /// etcd stops within 3.5 s of its last renewal, and its keys vanish at 5 s at the soonest.
+    static let trustMargin: UInt64 = 1_500_000_000
+
+    /// Whether this node may still act on keys held under its lease (docs/replication.md).
+    var isTrusted: Bool {
+        DispatchTime.now().uptimeNanoseconds + Self.trustMargin < keptUntil.load(ordering: .relaxed)
+    }
+
+    /// The lease keys are held under, nil while there is none.
+    var currentLease: Int64? { lease.withLock { $0 } }
+
+    /// One round of keeping the membership, from a caller that needs the lease before the
+    /// node's services run (a replicated node at start).
+    func keepOnce() async throws { try await keep() }
+
     func run() async throws {
         // The loop ends when the node shuts down gracefully (the task is cancelled then).
         await cancelWhenGracefulShutdown { [self] in
@@ -45,13 +63,20 @@ final class EtcdMembership: Service, Sendable {
                         logger.warning("etcd membership: \(error); not ready until etcd answers")
                         complainedAt = .now
                     }
-                    lease.withLock { $0 = nil }
+                    // Only a lease etcd says is gone is given up: while etcd is merely unreachable
+                    // the same lease may still live, and keys held under it with it.
+                    if error is Expired { lease.withLock { $0 = nil } }
                 }
                 try? await Task.sleep(for: Self.renewal)   // cancelled at shutdown: the loop ends
             }
         }
         // Leaving: the key goes now rather than at the end of its TTL (best effort).
         if let id = lease.withLock({ $0 }) { try? await client.revoke(id) }   // unreachable etcd: the TTL removes it
+    }
+
+    struct Expired: Error, CustomStringConvertible {
+        var lease: Int64
+        var description: String { "lease \(lease) expired" }
     }
 
     /// One round: a lease (granted if there is none), the key written under it, renewed.
@@ -66,7 +91,7 @@ final class EtcdMembership: Service, Sendable {
             logger.info("etcd membership: \(key) under lease \(granted) (TTL \(Self.ttl) s)")
         }
         let remaining = try await client.keepAlive(id!)
-        guard remaining > 0 else { throw EtcdClient.Failure(description: "lease \(id!) expired") }
+        guard remaining > 0 else { throw Expired(lease: id!) }
         // Counted from before the call: the lease cannot outlive this by more than etcd says.
         keptUntil.store(started + UInt64(remaining) * 1_000_000_000, ordering: .relaxed)
     }

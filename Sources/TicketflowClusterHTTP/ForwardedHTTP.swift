@@ -1,4 +1,7 @@
 import TicketflowServer
+import HTTPTypes
+import Hummingbird
+import NIOCore
 import TicketflowCluster
 
 /// An HTTP request travelling to the node that owns what it is about (the argument of
@@ -75,5 +78,28 @@ struct ForwardedResponse: Equatable, Sendable, WireCodable {
         status = Int(code)
         headers = try ForwardedRequest.Header.decodeList(&r)
         body = try r.blob()
+    }
+}
+
+extension ForwardedRequest {
+    /// The request as the router takes it.
+    var request: Request {
+        var fields = HTTPFields()
+        for h in headers { if let name = HTTPField.Name(h.name) { fields[name] = h.value } }
+        let head = HTTPRequest(method: HTTPRequest.Method(method) ?? .get, scheme: nil, authority: nil, path: target, headerFields: fields)
+        return Request(head: head, body: .init(buffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The partition it is for, when the node leading it is not its home node.
+    var shard: String? { headers.first { $0.name == ClusterGateway.shardHeader }?.value }
+}
+
+extension ForwardedResponse {
+    /// The response as the client gets it, naming the node that ran it.
+    func response(servedBy member: String) -> Response {
+        var fields = HTTPFields()
+        for h in headers { if let name = HTTPField.Name(h.name) { fields[name] = h.value } }
+        fields[HTTPField.Name("X-Ticketflow-Node")!] = member
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

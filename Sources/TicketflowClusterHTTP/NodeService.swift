@@ -8,6 +8,7 @@ import Synchronization
 import TicketflowAPI
 import TicketflowCluster
 import TicketflowCore
+import Logging
 import TicketflowNode
 import TicketflowStorage
 
@@ -35,6 +36,8 @@ distributed actor NodeService {
         let served = Atomic<Int>(0)
         /// The cluster's router, on the routing owner only.
         let router = Mutex<ClusterRouter?>(nil)
+        /// The partitions this node stands in for (the gateway's).
+        let standIns = Mutex<[String: StandIn]>([:])
     }
 
     init(node: DurableNode, responder: ResponderSlot, actorSystem: ClusterActorSystem) {
@@ -48,13 +51,18 @@ distributed actor NodeService {
     distributed func handle(_ forwarded: ForwardedRequest, from peer: String) async throws -> ForwardedResponse {
         guard let respond = responder.respond.withLock({ $0 }) else { throw ClusterCallError("node is starting") }
         responder.served.add(1, ordering: .relaxed)
-        var fields = HTTPFields()
-        for h in forwarded.headers { if let name = HTTPField.Name(h.name) { fields[name] = h.value } }
-        let head = HTTPRequest(method: HTTPRequest.Method(forwarded.method) ?? .get, scheme: nil, authority: nil,
-                               path: forwarded.target, headerFields: fields)
-        let request = Request(head: head, body: .init(buffer: ByteBuffer(bytes: forwarded.body)))
+        let request = forwarded.request
         let response: Response
-        do { response = try await ClusterGateway.$forwardedFrom.withValue(peer) { try await respond.run(request, peer) } } catch {
+        do {
+            response = try await ClusterGateway.$forwardedFrom.withValue(peer) {
+                guard let shard = forwarded.shard, shard != id.node else { return try await respond.run(request, peer) }
+                // For a partition this node stands in for.
+                guard let standIn = responder.standIns.withLock({ $0[shard] }) else {
+                    throw ClusterGateway.unavailable(shard, why: "partition \(shard)", reason: "\(id.node) does not lead it (any more)")
+                }
+                return try await standIn.responder.respond(to: request, context: NodeRequestContext(forwardedBy: peer, logger: Logger(label: "ticketflow.standin")))
+            }
+        } catch {
             response = APIError.from(error).response()
         }
         return try await ClusterGateway.encode(response)
@@ -83,16 +91,24 @@ distributed actor NodeService {
     }
 
     /// A page of this node's open tickets' routing facts, after a ticket number.
-    distributed func openRoutingFacts(after: Int, limit: Int) async throws -> RoutingFacts {
-        let page = try await node.openRoutingFacts(after: Int64(after), limit: min(max(limit, 1), RoutingFacts.pageLimit))
+    distributed func openRoutingFacts(after: Int, limit: Int, shard: String) async throws -> RoutingFacts {
+        let page = try await node(for: shard).openRoutingFacts(after: Int64(after), limit: min(max(limit, 1), RoutingFacts.pageLimit))
         return RoutingFacts(page.facts, next: page.next)
     }
 
     /// Decides an assignment the routing owner proposes; the ticket's fact after it (none if
     /// the ticket is not open here).
-    distributed func assign(_ proposal: RoutingProposal) async throws -> RoutingFacts {
+    distributed func assign(_ proposal: RoutingProposal, shard: String) async throws -> RoutingFacts {
+        let node = try self.node(for: shard)
         let fact = try await node.assignFromRouting(ticket: proposal.ticket, agent: proposal.agent, cause: proposal.cause)
         return RoutingFacts(fact.map { [$0] } ?? [])
+    }
+
+    /// The node holding a partition here: this node's own, or a stand-in's.
+    private func node(for shard: String) throws -> DurableNode {
+        if shard == id.node { return node }
+        guard let standIn = responder.standIns.withLock({ $0[shard] }) else { throw ClusterCallError("\(id.node) does not lead partition \(shard)") }
+        return standIn.node
     }
 
     /// Whether the routing owner keeps an agent with this id.

@@ -75,6 +75,13 @@ public final class EtcdClient: Sendable {
         return reply.succeeded ?? false
     }
 
+    /// Deletes every key that starts with `prefix`.
+    public func deletePrefix(_ prefix: String) async throws {
+        var end = Array(prefix.utf8)
+        end[end.count - 1] += 1
+        let _: Header = try await post("/v3/kv/deleterange", RangeRequest(key: Self.base64(prefix), range_end: Data(end).base64EncodedString()))
+    }
+
     /// Puts `value` at `key`, attached to `lease` (0: none).
     public func put(_ key: String, _ value: String, lease: Int64) async throws {
         let _: Header = try await post("/v3/kv/put", TxnRequest.Put(key: Self.base64(key), value: Self.base64(value), lease: String(lease)))

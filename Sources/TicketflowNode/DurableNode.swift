@@ -418,7 +418,11 @@ public actor DurableNode {
     public func runTimers() async {
         var lastSweep = clock.now()
         while !Task.isCancelled && machine.failure == nil {
-            do { try settle() } catch { logger.error("timers wait for storage: \(error)") }
+            // A replicated partition's timers fire only while its batches can be acknowledged
+            // (this node leads, its lease is trusted, a majority is in sync): never twice.
+            if replicator?.refusal() == nil {
+                do { try settle() } catch { logger.error("timers wait for storage: \(error)") }
+            }
             reportAccepted()
             let now = clock.now()
             if now - lastSweep >= .seconds(10) { machine.passivateIdle(at: now); lastSweep = now }

@@ -35,8 +35,10 @@ public struct Replica: Sendable {
     private var matched: [String: UInt64] = [:]
     private var next: [String: UInt64] = [:]
 
-    /// Most entries sent in one append.
+    /// Most entries sent in one append, and most payload bytes (one entry always goes, however
+    /// large): an append must fit a ZeroMQ frame (4 MiB).
     public static let batchLimit = 64
+    public static let byteLimit = 2 << 20
 
     /// A replica whose store holds everything up to `base` (and, for a leader being tested,
     /// `log` after it).
@@ -116,11 +118,27 @@ public struct Replica: Sendable {
         return followers.flatMap { sendAppend(to: $0) }
     }
 
+    /// Leader: what to send `follower` now — the entries it lacks (an empty append carrying
+    /// the acknowledged index when it lacks none), or `sendSnapshot`. A shell that keeps one
+    /// message in flight per follower asks this each time the previous one was answered.
+    public func append(for follower: String) -> [ReplicaAction] { isLeader ? sendAppend(to: follower) : [] }
+
+    /// Leader: whether `follower` is known to lack entries this log holds.
+    public func lacks(_ follower: String) -> Bool { isLeader && (next[follower] ?? 1) <= last.index }
+
+    /// Leader: how far each follower is known to hold this log.
+    public var followerPositions: [String: UInt64] { Dictionary(uniqueKeysWithValues: followers.map { ($0, matched[$0] ?? 0) }) }
+
     private func sendAppend(to follower: String) -> [ReplicaAction] {
         let from = next[follower] ?? last.index + 1
         // What the follower lacks is no longer in memory: it gets a copy of the store.
         guard let previous = position(at: from - 1) else { return from - 1 < base.index ? [.sendSnapshot(to: follower)] : [] }
-        let upTo = min(last.index, from - 1 + UInt64(Self.batchLimit))
+        var upTo = min(last.index, from - 1 + UInt64(Self.batchLimit))
+        var bytes = 0
+        for index in from...max(from, upTo) where index <= upTo {
+            bytes += log[Int(index - base.index - 1)].payload.count
+            if bytes > Self.byteLimit, index > from { upTo = index - 1; break }
+        }
         let entries = from <= upTo ? Array(log[Int(from - base.index - 1)..<Int(upTo - base.index)]) : []
         return [.send(to: follower, .append(epoch: epoch, previous: previous, entries: entries, committed: committed, last: last.index))]
     }
@@ -137,6 +155,26 @@ public struct Replica: Sendable {
             candidate -= 1
         }
         return []
+    }
+
+    /// An election is under way for an epoch after `epoch`: refuse the old leader from now on,
+    /// so the position this replica stands for in the election stays what it is. A leader
+    /// that promises steps down.
+    public mutating func promise(_ newer: Epoch) -> [ReplicaAction] {
+        guard newer > epoch else { return [] }
+        let wasLeader = isLeader
+        epoch = newer
+        role = .follower(leader: nil)
+        matched = [:]; next = [:]
+        return wasLeader ? [.stepDown(newer: newer)] : []
+    }
+
+    /// A leader handing its partition over (to its home node): it follows from now on, in the
+    /// same epoch, until the next leader's newer epoch reaches it.
+    public mutating func resign() {
+        guard isLeader else { return }
+        role = .follower(leader: nil)
+        matched = [:]; next = [:]
     }
 
     // MARK: Receiving

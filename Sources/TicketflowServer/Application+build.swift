@@ -54,9 +54,14 @@ public struct StartupError: Error, CustomStringConvertible {
 public protocol ClusterMembership: Sendable {
     /// Ticket numbers this node may mint (those of its own partitions: unique cluster-wide).
     var admitsTicketNumber: @Sendable (TicketNumber) -> Bool { get }
+    /// Before the node opens its store: in a replicated cluster, takes this node's partition
+    /// back (from the node standing in for it, or by election) and returns what its batches
+    /// are replicated through; nil when partitions are not replicated.
+    func prepare(dataDirectory: String, logger: Logger) async throws -> (any BatchReplicator)?
     /// Joins once the node is open; returns what the HTTP layer adds for the cluster.
+    /// `standIns` makes the node's stand-ins for dead peers' partitions.
     func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,
-              logger: Logger) async throws -> ClusterParts
+              standIns: StandInFactory, logger: Logger) async throws -> ClusterParts
 }
 
 /// What a cluster adds to a node's HTTP layer.
@@ -100,13 +105,15 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
     try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
     let lock = try DataDirectoryLock(directory: config.dataDirectory)
     let started = ContinuousClock.now
+    let replicator = try await config.cluster?.prepare(dataDirectory: config.dataDirectory, logger: logger)
     let store = try Store(path: config.dataDirectory + "/ticketflow.sqlite", durability: config.durability)
     let metrics = NodeMetrics()
     let clock = config.clock
     // In a cluster the routing owner keeps the agents and routes every node's tickets.
     let node = try DurableNode(store: store, defaultWorkflow: (workflow, source, .file(config.workflowPath)), clock: clock,
                                logger: logger, observer: metrics, admitsTicketNumber: config.cluster?.admitsTicketNumber,
-                               agentsAreRemote: config.cluster != nil, allowedWebhookHosts: config.allowedWebhookHosts)
+                               agentsAreRemote: config.cluster != nil, allowedWebhookHosts: config.allowedWebhookHosts,
+                               replicator: replicator)
     let access = AccessControl(store: store, clock: clock, rateLimit: config.apiRateLimit)
     if config.adminToken == nil, try store.accountCount() == 0, isatty(STDOUT_FILENO) == 0 {
         throw StartupError(description: """
@@ -130,8 +137,11 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger) asyn
 
     // The table needs the routes' shapes only; the agent desk is settled after joining.
     let table = Routes(node: node, agents: LocalAgents(node: node), checkAgent: nil, maxBody: config.maxBodyBytes).table
+    let standIns = StandInFactory.building(workflow: workflow, source: source, origin: .file(config.workflowPath), clock: clock,
+                                           access: access, maxBody: config.maxBodyBytes,
+                                           allowedWebhookHosts: config.allowedWebhookHosts, logger: logger)
     let cluster = try await config.cluster?.join(node: node, routes: table, maxBody: config.maxBodyBytes,
-                                                 metrics: { await metrics.render(node: node) }, logger: logger)
+                                                 metrics: { await metrics.render(node: node) }, standIns: standIns, logger: logger)
     let api = Routes(node: node, agents: cluster?.agents ?? LocalAgents(node: node), checkAgent: cluster?.checkAgent,
                      maxBody: config.maxBodyBytes, access: access)
 

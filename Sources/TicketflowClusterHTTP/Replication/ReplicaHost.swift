@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TicketflowCluster
+import TicketflowCoordination
+import TicketflowReplication
+import TicketflowStorage
+
+/// The partitions this node holds replicas of, and who leads each — decided in etcd
+/// (docs/replication.md). A partition is named after its home node: the tickets whose
+/// partitions that node owns by the cluster file. Its leader holds `<prefix>leaders/<shard>`,
+/// taken only if free and attached to the leader's lease; the key's create revision is the
+/// epoch. With no leader, the replicas hold an election in etcd: each stands with its log's
+/// last position under `<prefix>candidates/<shard>/<node>`, refusing the old leader from then
+/// on, and once a majority stands, the one with the most advanced log (the home node on a
+/// tie) takes the key. An acknowledged batch is on a majority, and any majority that stands
+/// includes one of them, so the winner holds every acknowledged batch.
+final class ReplicaHost: Service, Sendable {
+    let config: ClusterConfig
+    let me: String
+    /// This node's replica of each partition it holds one of, its own included.
+    let shards: [String: ShardLog]
+    let etcd: EtcdClient
+    let membership: EtcdMembership
+    let logger: Logger
+    /// Who leads each partition, as etcd said last.
+    private let leaders = Mutex<[String: Leader]>([:])
+    /// Called when this node takes a partition that is not its own (it stands in for a dead
+    /// home node), and when it gives one up.
+    private let standIns = Mutex<StandInHooks?>(nil)
+
+    struct Leader: Sendable, Equatable { var node: String; var epoch: Int64 }
+    struct StandInHooks: Sendable {
+        var start: @Sendable (ShardLog) async throws -> Void
+        var stop: @Sendable (String) async -> Void
+    }
+
+    static let period: Duration = .milliseconds(250)
+
+    init(config: ClusterConfig, me: String, dataDirectory: String, membership: EtcdMembership, logger: Logger) throws {
+        self.config = config
+        self.me = me
+        self.membership = membership
+        self.etcd = membership.client
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: dataDirectory + "/replicas", withIntermediateDirectories: true)
+        var shards: [String: ShardLog] = [:]
+        for shard in config.nodes.map(\.name) {
+            let members = Self.replicas(of: shard, config: config)
+            guard members.contains(me) else { continue }
+            let path = shard == me ? dataDirectory + "/ticketflow.sqlite" : dataDirectory + "/replicas/\(shard).sqlite"
+            shards[shard] = try ShardLog(shard: shard, me: me, members: members, storePath: path, logger: logger)
+        }
+        self.shards = shards
+    }
+
+    /// The replicas of a partition: its home node first, then the others by rendezvous weight,
+    /// as many as the replication factor.
+    static func replicas(of shard: String, config: ClusterConfig) -> [String] {
+        let others = config.nodes.map(\.name).filter { $0 != shard }
+            .sorted { PartitionMap.weight("\(shard)/replica/\($0)") > PartitionMap.weight("\(shard)/replica/\($1)") }
+        return Array(([shard] + others).prefix(config.replicationFactor))
+    }
+
+    var home: ShardLog { shards[me]! }
+
+    func attachLinks(_ links: any ReplicaLinks) {
+        for log in shards.values { log.attach(links) }
+    }
+
+    /// The stand-in hooks, once the node serves; partitions won before then start now.
+    func attach(standIns hooks: StandInHooks) async {
+        standIns.withLock { $0 = hooks }
+        for (shard, log) in shards where shard != me && log.isLeading { await startStandIn(log) }
+    }
+
+    private func startStandIn(_ log: ShardLog) async {
+        guard let hooks = standIns.withLock({ $0 }) else { return }   // started by `attach` later
+        do { try await hooks.start(log) } catch {
+            logger.error("partition \(log.shard): cannot serve it here: \(error); giving it up")
+            lost(log.shard, log, to: nil)
+        }
+    }
+
+    /// Where a partition's requests go: its leader, as far as this node knows (its home node
+    /// when none is known).
+    func leader(of shard: String) -> String {
+        if shards[shard]?.isLeading == true { return me }
+        return leaders.withLock { $0[shard]?.node } ?? shard
+    }
+
+    var knownLeaders: [String: Leader] { leaders.withLock { $0 } }
+
+    private func key(_ shard: String) -> String { config.etcdPrefix + "leaders/" + shard }
+    private func candidates(_ shard: String) -> String { config.etcdPrefix + "candidates/" + shard + "/" }
+
+    // MARK: Start
+
+    /// Before the node opens its own store: takes its own partition back — from the node
+    /// standing in for it (which hands over a copy of the store), or by election — so it
+    /// serves only once it leads what it serves. Gives up after `limit`.
+    func takeHomePartition(limit: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + limit
+        var lastProblem = "etcd did not answer"
+        while ContinuousClock.now < deadline {
+            do {
+                try await membership.keepOnce()
+                guard let lease = membership.currentLease else { throw EtcdClient.Failure(description: "no lease") }
+                let holder = try await etcd.get(key(me))
+                switch holder {
+                case nil:
+                    if try await stand(for: me, lease: lease) { return }
+                    lastProblem = "an election for partition \(me) has not ended (too few replicas standing?)"
+                case let h? where h.value == me:
+                    // Held by this node's previous run (killed before its lease ran out): this run
+                    // holds the data directory's lock, so that run is gone; its key goes.
+                    if h.lease != lease {
+                        try await etcd.delete(key(me), ifCreatedAt: h.createRevision)
+                        logger.notice("partition \(me): removed the leader key left by this node's previous run")
+                    } else {
+                        home.lead(epoch: Epoch(UInt64(h.createRevision)), leaseTrusted: { [membership] in membership.isTrusted })
+                        return
+                    }
+                case let h?:
+                    lastProblem = "\(h.value) stands in for this node's partition and has not handed it over yet"
+                    try await requestHandover(from: h.value)
+                }
+            } catch {
+                lastProblem = "\(error)"
+                logger.info("taking partition \(me) back: \(error)")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        throw ClusterCallError("could not take partition \(me) back within \(limit): \(lastProblem)")
+    }
+
+    /// Set by the cluster join once the actor system runs: asks a peer to hand over.
+    let handoverRequester = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
+
+    private func requestHandover(from peer: String) async throws {
+        guard let ask = handoverRequester.withLock({ $0 }) else { throw ClusterCallError("not connected to peers yet") }
+        try await ask(peer)
+    }
+
+    /// This node stands in for `home`'s partition and `home` is back: no more writes here, the
+    /// batches in flight reach a majority, `home` gets a copy of the store, the key goes.
+    func handOver(_ shard: String, to home: String) async throws -> LogPosition {
+        guard shard == home, let log = shards[shard], log.isLeading else {
+            throw ClusterCallError("\(me) does not lead partition \(shard)")
+        }
+        log.beginHandover(to: home)
+        await standIns.withLock({ $0 })?.stop(shard)
+        let position: LogPosition
+        do { position = try await log.sendCopy(to: home) } catch {
+            // The home node did not take the copy: this node serves the partition on.
+            log.endHandover()
+            await startStandIn(log)
+            throw error
+        }
+        log.resign()
+        if let held = leaders.withLock({ $0[shard] }), held.node == me {
+            try await etcd.delete(key(shard), ifCreatedAt: held.epoch)
+        }
+        leaders.withLock { $0[shard] = nil }
+        logger.notice("partition \(shard): handed over to \(home) at \(position)")
+        return position
+    }
+
+    // MARK: Elections
+
+    /// Stands in the election for `shard`; whether this node won it (and leads now).
+    private func stand(for shard: String, lease: Int64) async throws -> Bool {
+        guard let log = shards[shard] else { return false }
+        let known = max(log.epoch.value, UInt64(leaders.withLock { $0[shard]?.epoch } ?? 0))
+        log.promise(Epoch(known + 1))
+        let position = log.position
+        try await etcd.put(candidates(shard) + me, "\(position.index) \(position.epoch.value)", lease: lease)
+        let standing = try await etcd.keys(prefix: candidates(shard)).compactMap { kv -> (node: String, index: UInt64, epoch: UInt64)? in
+            let parts = kv.value.split(separator: " ")
+            guard parts.count == 2, let index = UInt64(parts[0]), let epoch = UInt64(parts[1]) else { return nil }
+            return (String(kv.key.dropFirst(candidates(shard).count)), index, epoch)
+        }
+        let members = Self.replicas(of: shard, config: config)
+        let votes = standing.filter { members.contains($0.node) }
+        guard votes.count >= members.count / 2 + 1 else { return false }
+        let best = votes.max { a, b in
+            if (a.epoch, a.index) != (b.epoch, b.index) { return (a.epoch, a.index) < (b.epoch, b.index) }
+            // On a tie the home node wins, then the earlier name.
+            if (a.node == shard) != (b.node == shard) { return b.node == shard }
+            return a.node > b.node
+        }!
+        guard best.node == me else { return false }
+        if shard != me, !votes.contains(where: { $0.node == shard }) {
+            // The home node wins ties and may be starting: take its partition only once it is
+            // not a member any more (its lease gone), or has stood and lost.
+            if try await etcd.get(config.etcdPrefix + "members/" + shard) != nil { return false }
+        }
+        let (created, holder) = try await etcd.putIfAbsent(key(shard), me, lease: lease)
+        guard created, let holder, holder.value == me else { return false }
+        try await etcd.deletePrefix(candidates(shard))
+        leaders.withLock { $0[shard] = Leader(node: me, epoch: holder.createRevision) }
+        log.lead(epoch: Epoch(UInt64(holder.createRevision)), leaseTrusted: { [membership] in membership.isTrusted })
+        logger.notice("partition \(shard): elected with the log at \(position), epoch \(holder.createRevision)")
+        return true
+    }
+
+    // MARK: Watching
+
+    /// The watch loop: started before the node opens its store (its peers' elections need
+    /// its vote while it takes its own partition back), ended when the node's services stop.
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
+
+    func startWatching() {
+        let task = Task { [self] in
+            while !Task.isCancelled {
+                do { try await watch() } catch {
+                    logger.debug("replication: \(error)")
+                }
+                try? await Task.sleep(for: Self.period)   // cancelled at shutdown: the loop ends
+            }
+        }
+        watcher.withLock { $0 = task }
+    }
+
+    func run() async throws {
+        // Runs until the node shuts down gracefully, then stops watching and leading.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }   // cancelled: shutdown
+        }
+        watcher.withLock { $0 }?.cancel()
+    }
+
+    /// One look at every partition's leader key: follow changes, stop leading what this node
+    /// no longer holds, stand when a partition has no leader.
+    private func watch() async throws {
+        let held = try await etcd.keys(prefix: config.etcdPrefix + "leaders/")
+        var now: [String: Leader] = [:]
+        for kv in held { now[String(kv.key.dropFirst((config.etcdPrefix + "leaders/").count))] = Leader(node: kv.value, epoch: kv.createRevision) }
+        leaders.withLock { $0 = now }
+        let lease = membership.currentLease
+        for (shard, log) in shards.sorted(by: { $0.key < $1.key }) {
+            let leader = now[shard]
+            if log.isLeading {
+                let mine = held.first { $0.key == key(shard) }
+                if leader?.node != me || mine?.lease != lease || UInt64(leader?.epoch ?? 0) != log.epoch.value {
+                    lost(shard, log, to: leader)
+                }
+                continue
+            }
+            // This node's own partition is taken at start (`takeHomePartition`); the others
+            // whenever they have no leader.
+            if shard != me, leader == nil, let lease, membership.isTrusted {
+                if try await stand(for: shard, lease: lease) { await startStandIn(log) }
+            }
+        }
+    }
+
+    /// This node led `shard` and does no more (its key vanished with its lease, or another
+    /// holds it). A stand-in just stops; the node's own partition cannot be given back while
+    /// its node runs on it, so the process exits for its supervisor to restart it: it comes
+    /// back as a follower and takes its partition back by handover (docs/replication.md).
+    private func lost(_ shard: String, _ log: ShardLog, to leader: Leader?) {
+        let reason = leader.map { "\($0.node) leads it at epoch \($0.epoch)" } ?? "its leader key is gone (the lease lapsed)"
+        log.stop(reason)
+        if let held = leaders.withLock({ $0[shard] }), held.node == me {
+            // Still ours in etcd (a stand-in that could not start): free it for the others.
+            Task { [etcd] in _ = try? await etcd.delete(key(shard), ifCreatedAt: held.epoch) }   // gone anyway when the lease lapses
+        }
+        if shard == me {
+            logger.critical("partition \(me): this node was deposed (\(reason)); exiting to come back as a follower")
+            exit(75)
+        }
+        Task { await standIns.withLock({ $0 })?.stop(shard) }
+    }
+}
