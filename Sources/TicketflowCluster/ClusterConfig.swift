@@ -46,6 +46,21 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     }
 
     public var replicationFactor: Int { replication ?? 1 }
+
+    /// The replicas of a node's partition: its home node first, then the others by rendezvous
+    /// weight, as many as the replication factor — every node agrees from the file alone.
+    public func replicaSet(of shard: String) -> [String] {
+        let others = nodes.map(\.name).filter { $0 != shard }
+            .sorted { PartitionMap.weight("\(shard)/replica/\($0)") > PartitionMap.weight("\(shard)/replica/\($1)") }
+        return Array(([shard] + others).prefix(replicationFactor))
+    }
+
+    /// Where `node` keeps its replica of `shard`'s partition: its own store for its own
+    /// partition, `replicas/<shard>.sqlite` beside it for the others.
+    public func storePath(of shard: String, on node: String, dataDirectory: String? = nil) -> String {
+        let data = dataDirectory ?? self.node(node)?.data ?? "."
+        return shard == node ? data + "/ticketflow.sqlite" : data + "/replicas/\(shard).sqlite"
+    }
     public var isReplicated: Bool { replicationFactor > 1 }
 
     /// Where this cluster's keys live in etcd: one prefix per cluster file's membership.

@@ -55,7 +55,7 @@ public struct ClusterJoin: ClusterMembership {
         }
         host.attachLinks(ClusterReplicaLinks(me: me, services: services))
         prepared.parts.withLock { $0 = .init(system: system, membership: membership, host: host) }
-        logger.info("partition \(me): replicated on \(ReplicaHost.replicas(of: me, config: config).joined(separator: ", ")); taking it back")
+        logger.info("partition \(me): replicated on \(config.replicaSet(of: me).joined(separator: ", ")); taking it back")
         host.startWatching()
         try await host.takeHomePartition()
         return host.home

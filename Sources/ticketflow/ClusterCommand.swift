@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import TicketflowCluster
+import TicketflowStorage
 
 /// `ticketflow cluster …`: look at a cluster file without starting a node.
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Check a cluster file, list its members, make their CurveZMQ keys.",
-        subcommands: [Members.self, Keys.self]
+        abstract: "Check a cluster file, list its members, make their CurveZMQ keys, compare replicas.",
+        subcommands: [Members.self, Keys.self, Digest.self]
     )
 
     /// `ticketflow cluster members FILE [NODE…]`: the members after the file passed every
@@ -91,6 +92,38 @@ struct ClusterCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("ticketflow: no node \(unknown.joined(separator: ", ")) in \(file)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+
+    /// `ticketflow cluster digest FILE`: every replica of every partition on this machine,
+    /// summed up (log position, tickets, events, a hash of their contents, SLA breaches in the
+    /// journal twice); exit 1 when the replicas of a partition differ or a breach is repeated.
+    /// Meaningful once writes have stopped and followers have caught up.
+    struct Digest: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Compare the replicas of every partition (on this machine's data directories).")
+
+        @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
+
+        func run() throws {
+            let config: ClusterConfig
+            do { config = try ClusterConfig.load(path: file) } catch {
+                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            var agree = true
+            for shard in config.nodes.map(\.name) {
+                var digests: [String: StateDigest] = [:]
+                for node in config.replicaSet(of: shard) {
+                    let path = config.storePath(of: shard, on: node)
+                    guard FileManager.default.fileExists(atPath: path) else { print("\(shard) on \(node): no store at \(path)"); agree = false; continue }
+                    let digest = try Store(path: path).stateDigest()
+                    digests[node] = digest
+                    print("\(shard) on \(node): \(digest)")
+                    if !digest.repeatedBreaches.isEmpty { agree = false }
+                }
+                if Set(digests.values.map { "\($0.position) \($0.hash)" }).count > 1 { print("\(shard): the replicas differ"); agree = false }
+            }
+            if !agree { throw ExitCode(1) }
         }
     }
 }

@@ -17,13 +17,14 @@ import TicketflowTesting
 
         /// A cluster file of three nodes on free-looking ports, with data under `dir`; links are
         /// CurveZMQ (start-local.sh makes the keys) unless `insecure`.
-        static func make(_ prefix: String, insecure: Bool = false, etcd: Bool = false) throws -> Cluster {
+        static func make(_ prefix: String, insecure: Bool = false, etcd: Bool = false, replication: Int? = nil) throws -> Cluster {
             let dir = try TestSupport.temporaryDirectory(prefix)
             // Below the kernel's ephemeral range (32768 and up here), where ports picked by the
             // system for other tests' servers and clients took these ports now and then.
             let base = Int.random(in: 10_000..<32_000)
             // With `etcd`, its etcd too, on this machine: start-local.sh starts it (data in dir/etcd).
-            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + (etcd ? "etcd: [\"http://127.0.0.1:\(base + 50)\"]\n" : "") + "nodes:\n"
+            var yaml = "partitions: 16\n" + (insecure ? "insecure: true\n" : "") + (etcd ? "etcd: [\"http://127.0.0.1:\(base + 50)\"]\n" : "")
+                + (replication.map { "replication_factor: \($0)\n" } ?? "") + "nodes:\n"
             for i in 1...3 {
                 yaml += "  - {name: n\(i), http: \"127.0.0.1:\(base + i)\", zmq: \"tcp://127.0.0.1:\(base + 10 + i)\", data: \(dir)/n\(i), "
                     + "public_key_file: \(dir)/n\(i)/curve.pub}\n"

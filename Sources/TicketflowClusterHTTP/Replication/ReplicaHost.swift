@@ -47,20 +47,12 @@ final class ReplicaHost: Service, Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory + "/replicas", withIntermediateDirectories: true)
         var shards: [String: ShardLog] = [:]
         for shard in config.nodes.map(\.name) {
-            let members = Self.replicas(of: shard, config: config)
+            let members = config.replicaSet(of: shard)
             guard members.contains(me) else { continue }
-            let path = shard == me ? dataDirectory + "/ticketflow.sqlite" : dataDirectory + "/replicas/\(shard).sqlite"
+            let path = config.storePath(of: shard, on: me, dataDirectory: dataDirectory)
             shards[shard] = try ShardLog(shard: shard, me: me, members: members, storePath: path, logger: logger)
         }
         self.shards = shards
-    }
-
-    /// The replicas of a partition: its home node first, then the others by rendezvous weight,
-    /// as many as the replication factor.
-    static func replicas(of shard: String, config: ClusterConfig) -> [String] {
-        let others = config.nodes.map(\.name).filter { $0 != shard }
-            .sorted { PartitionMap.weight("\(shard)/replica/\($0)") > PartitionMap.weight("\(shard)/replica/\($1)") }
-        return Array(([shard] + others).prefix(config.replicationFactor))
     }
 
     var home: ShardLog { shards[me]! }
@@ -181,7 +173,7 @@ final class ReplicaHost: Service, Sendable {
             guard parts.count == 2, let index = UInt64(parts[0]), let epoch = UInt64(parts[1]) else { return nil }
             return (String(kv.key.dropFirst(candidates(shard).count)), index, epoch)
         }
-        let members = Self.replicas(of: shard, config: config)
+        let members = config.replicaSet(of: shard)
         let votes = standing.filter { members.contains($0.node) }
         guard votes.count >= members.count / 2 + 1 else { return false }
         let best = votes.max { a, b in
