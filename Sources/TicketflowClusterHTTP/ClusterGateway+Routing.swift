@@ -17,15 +17,16 @@ extension ClusterGateway {
 
     func owner(ofTicket id: String) -> String { map.owner(of: partition(ofTicket: id)) }
 
-    /// Members heard from lately, this node included.
+    /// Members heard from lately, this node included — in a replicated cluster, the
+    /// partitions (named after their home nodes) whose leader was heard from lately.
     func liveMembers() -> Set<String> {
         let heard = system.transport.liveness
-        return Set(members.filter { isAlive($0, heard: heard) })
+        return Set(members.filter { isAlive(leader(of: $0), heard: heard) })
     }
 
     /// This node's routing facts go to the routing owner (a local call when it is this node).
     func sendRoutingFacts(_ facts: [RoutingFact]) async throws {
-        let owner = routingOwner
+        let owner = leader(of: routingOwner)
         guard isAlive(owner), let service = services[owner] else { throw ClusterCallError("routing owner \(owner) is not answering heartbeats") }
         try await service.routingFacts(RoutingFacts(facts))
     }
@@ -47,7 +48,7 @@ extension ClusterGateway {
     /// Checks with the routing owner that an agent exists before a ticket is assigned to it by
     /// hand: 409 `unknown_agent` if not, 503 if the routing owner does not answer.
     func checkAgent(_ agentID: String) async throws {
-        let owner = routingOwner
+        let owner = leader(of: routingOwner)
         guard await awaitAlive(owner), let service = services[owner] else {
             throw Self.unavailable(owner, why: "the agent list", reason: "it is not answering heartbeats")
         }

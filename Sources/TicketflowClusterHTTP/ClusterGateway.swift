@@ -139,7 +139,10 @@ public final class ClusterGateway: Sendable {
     }
 
     /// Makes this node the one that answers for agents and routes every ticket.
-    func attach(router: ClusterRouter) { slot.router.withLock { $0 = router } }
+    func attach(router: ClusterRouter?) { slot.router.withLock { $0 = router } }
+
+    /// The cluster's router, when this node holds it.
+    var router: ClusterRouter? { slot.router.withLock { $0 } }
 
     public func stop() { system.stop() }
 

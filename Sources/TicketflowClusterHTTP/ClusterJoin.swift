@@ -76,7 +76,7 @@ public struct ClusterJoin: ClusterMembership {
             router = owner
         }
         let owner = router
-        let agents: any AgentDesk = owner ?? AgentsElsewhere(owner: gateway.routingOwner)
+        let agents: any AgentDesk = RoutedAgents(gateway: gateway)
         let checkAgent: @Sendable (String) async throws -> Void = { agentID in try await gateway.checkAgent(agentID) }
         if let host = parts?.host {
             let config = self.config
@@ -87,8 +87,20 @@ public struct ClusterJoin: ClusterMembership {
                                                           agents: agents, checkAgent: checkAgent)
                     await standIn.node.publishRoutingFacts { publisher.offer($0) }
                     gateway.standIn(standIn)
+                    if log.shard == gateway.routingOwner {
+                        // Standing in for the routing owner: agents are kept in its partition's
+                        // store, so this node routes the cluster from its replica of them.
+                        let router = await ClusterRouter(gateway: gateway, node: standIn.node, logger: logger)
+                        gateway.attach(router: router)
+                        standIn.adopt(Task { await router.maintain() })
+                        let kept = await router.agents().count
+                        logger.notice("routing the cluster for \(log.shard) with \(kept) agents")
+                    }
                 },
-                stop: { shard in gateway.standIn(removing: shard)?.stop() }))
+                stop: { shard in
+                    if shard == gateway.routingOwner { gateway.attach(router: nil) }
+                    gateway.standIn(removing: shard)?.stop()
+                }))
         }
         logger.info("cluster member \(gateway.me): owns \(gateway.map.partitions(of: gateway.me).count) of \(gateway.map.partitions) partitions; agents and routing: \(gateway.routingOwner)")
         return ClusterParts(
@@ -96,7 +108,7 @@ public struct ClusterJoin: ClusterMembership {
             checkAgent: checkAgent,
             middleware: { $0.add(middleware: ClusterMiddleware(gateway: gateway, maxBody: maxBody, routes: routes)) },
             routes: { ClusterRoutes(gateway: gateway).register(on: $0) },
-            metricsText: { gateway.metricsText() + (await owner?.metricsText() ?? "") },
+            metricsText: { gateway.metricsText() + (await gateway.router?.metricsText() ?? "") },
             attach: { gateway.attach($0) },
             readiness: { gateway.readiness() },
             services: [ClusterService(gateway: gateway, publisher: publisher, router: owner, logger: logger)]

@@ -139,12 +139,12 @@ actor ClusterRouter: AgentDesk {
                 let slice = proposals[start..<min(start + Self.inFlight, proposals.count)]
                 let outcomes = await withTaskGroup(of: (RoutingTable.Proposal, Result<RoutingFact?, any Error>).self) { group in
                     for proposal in slice {
-                        group.addTask { [gateway, node] in
+                        group.addTask { [gateway] in
                             let owner = gateway.owner(ofTicket: proposal.ticket)
                             do {
-                                if owner == gateway.me {
-                                    return (proposal, .success(try await node.assignFromRouting(ticket: proposal.ticket, agent: proposal.agent, cause: proposal.cause)))
-                                }
+                                // Through the owner's node service, a direct call when it is this
+                                // node: the router may stand in for another node's partition, so
+                                // its own node is not always the ticket's.
                                 return (proposal, .success(try await gateway.assign(proposal, at: owner)))
                             } catch { return (proposal, .failure(error)) }
                         }

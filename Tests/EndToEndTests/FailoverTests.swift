@@ -44,52 +44,66 @@ import TicketflowTesting
             try #require(reply.status == 201, "create \(n): \(reply.text)")
             acknowledged[try #require(reply.json?["id"] as? String)] = "Replicated ticket \(n)"
         }
-        let onN2 = acknowledged.keys.filter { map.owner(of: map.partition(forKey: $0)) == "n2" }.sorted()
-        try #require(!onN2.isEmpty, "n2 owns some of the tickets")
+        // The node killed below is the routing owner: agents live in its partition's store.
+        let victim = map.owner(of: map.partition(forKey: "routing"))
+        let onN2 = acknowledged.keys.filter { map.owner(of: map.partition(forKey: $0)) == victim }.sorted()
+        try #require(!onN2.isEmpty, "\(victim) owns some of the tickets")
+        let put = try await clients[names.first { $0 != victim }!]!.request("PUT", "/api/v1/agents/solo",
+                                                                           json: ["name": "Solo", "line": "L1", "capacity": 100, "presence": "online"])
+        #expect(put.status == 200 || put.status == 201, "\(put.status) \(put.text)")
         #expect(try await replicasAgree(cluster).status == 0, "every replica holds every acknowledged batch")
 
-        // SIGKILL n2: writes to its tickets come back once its lease (5 s) has lapsed and a
+        // SIGKILL the victim: writes to its tickets come back once its lease (5 s) has lapsed and a
         // follower was elected: well within 10 s.
         let killed = ContinuousClock.now
-        kill(try cluster.pid("n2"), SIGKILL)
-        var comment = try await clients["n1"]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "while n2 is down", "public": false],
+        kill(try cluster.pid(victim), SIGKILL)
+        let survivor = names.first { $0 != victim }!
+        var comment = try await clients[survivor]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "while its node is down", "public": false],
                                                      headers: ["Idempotency-Key": "down-1"])
         while comment.status != 201, ContinuousClock.now - killed < .seconds(15) {
             #expect(comment.status == 503, "a write to a dead leader's partition waits with 503, got \(comment.status) \(comment.text)")
             try await Task.sleep(for: .milliseconds(100))
-            comment = try await clients["n1"]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "while n2 is down", "public": false],
+            comment = try await clients[survivor]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "while its node is down", "public": false],
                                                      headers: ["Idempotency-Key": "down-1"])
         }
         let unavailable = ContinuousClock.now - killed
         #expect(comment.status == 201, "\(comment.status) \(comment.text)")
-        #expect(unavailable < .seconds(10), "writes to n2's partition were back after \(unavailable)")
+        #expect(unavailable < .seconds(10), "writes to the victim's partition were back after \(unavailable)")
         let standIn = try #require(comment.headers["x-ticketflow-node"])
-        #expect(standIn != "n2")
+        #expect(standIn != victim)
         print("failover: writes to the killed node's partition back after \(unavailable), served by \(standIn)")
 
-        // Every acknowledged ticket reads, n2's from the node standing in; new keyed creates
-        // for n2's partitions are taken there too.
+        // Every acknowledged ticket reads, the victim's from the node standing in; new keyed creates
+        // for its partitions are taken there too.
         for (id, subject) in acknowledged {
-            let reply = try await clients["n3"]!.get("/api/v1/tickets/\(id)")
+            let reply = try await clients[survivor]!.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "\(id): \(reply.status)")
         }
-        let keysForN2 = (1...200).map { "while-down-\($0)" }.filter { map.owner(of: map.partition(forKey: $0)) == "n2" }.prefix(3)
+        // The agents too: the node standing in routes the cluster from its replica of them.
+        var solo = try await clients[survivor]!.get("/api/v1/agents/solo")
+        for _ in 0..<50 where solo.status != 200 {
+            try await Task.sleep(for: .milliseconds(200))
+            solo = try await clients[survivor]!.get("/api/v1/agents/solo")
+        }
+        #expect(solo.status == 200 && solo.json?["name"] as? String == "Solo", "the agents survive their keeper: \(solo.status) \(solo.text)")
+        let keysForN2 = (1...200).map { "while-down-\($0)" }.filter { map.owner(of: map.partition(forKey: $0)) == victim }.prefix(3)
         for key in keysForN2 {
-            let reply = try await clients["n3"]!.post("/api/v1/tickets", newTicket(100), headers: ["Idempotency-Key": key])
+            let reply = try await clients[survivor]!.post("/api/v1/tickets", newTicket(100), headers: ["Idempotency-Key": key])
             #expect(reply.status == 201 && reply.headers["x-ticketflow-node"] == standIn, "\(key): \(reply.status) \(reply.text)")
             if let id = reply.json?["id"] as? String { acknowledged[id] = "Replicated ticket 100" }
         }
 
-        // n2 comes back: it takes its partition back (a copy of the stand-in's store) and
+        // The victim comes back: it takes its partition back (a copy of the stand-in's store) and
         // serves it again; what was written while it was down is there.
-        #expect(try cluster.script("start-local.sh", ["n2"]) == 0)
-        let after = try await clients["n1"]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "n2 is back", "public": false])
-        #expect(after.status == 201 && after.headers["x-ticketflow-node"] == "n2", "\(after.status) \(after.headers) \(after.text)")
-        let ticket = try await clients["n3"]!.get("/api/v1/tickets/\(onN2[0])")
+        #expect(try cluster.script("start-local.sh", [victim]) == 0)
+        let after = try await clients[survivor]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "its node is back", "public": false])
+        #expect(after.status == 201 && after.headers["x-ticketflow-node"] == victim, "\(after.status) \(after.headers) \(after.text)")
+        let ticket = try await clients[survivor]!.get("/api/v1/tickets/\(onN2[0])")
         let bodies = (ticket.json?["comments"] as? [[String: Any]])?.compactMap { $0["body"] as? String } ?? []
-        #expect(bodies == ["while n2 is down", "n2 is back"], "\(ticket.text)")
+        #expect(bodies == ["while its node is down", "its node is back"], "\(ticket.text)")
+        #expect(try await clients[victim]!.get("/api/v1/agents/solo").status == 200)
         for (id, subject) in acknowledged {
-            let reply = try await clients["n2"]!.get("/api/v1/tickets/\(id)")
+            let reply = try await clients[victim]!.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "\(id) lost: \(reply.status)")
         }
         let digest = try await replicasAgree(cluster)

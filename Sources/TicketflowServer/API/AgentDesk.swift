@@ -34,18 +34,3 @@ public struct LocalAgents: AgentDesk {
         return AgentTickets(agent: agentID, tickets: try await node.openTickets(of: agentID).map { TicketView($0, workflow: workflow, withComments: false) })
     }
 }
-
-/// A cluster member that is not the routing owner keeps no agents; the cluster middleware
-/// sends every agent request to the routing owner, so these answers are never expected.
-public struct AgentsElsewhere: AgentDesk {
-    let owner: String
-    public init(owner: String) { self.owner = owner }
-
-    var misdirected: APIError { APIError(.misdirectedRequest, "misdirected", "agents are kept by node \(owner)") }
-    public func upsert(_ agent: Agent) async throws { throw misdirected }
-    public func setPresence(_ agentID: String, _ presence: Presence) async throws -> Agent { throw misdirected }
-    public func agent(_ agentID: String) async -> Agent? { nil }
-    public func agents() async -> [Agent] { [] }
-    public func load(of agentID: String) async -> Int { 0 }
-    public func openTickets(of agentID: String) async throws -> AgentTickets { throw misdirected }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import TicketflowCore
 import TicketflowNode
 import TicketflowRuntime
@@ -14,14 +15,17 @@ public final class StandIn: Sendable {
     public let shard: String
     public let node: DurableNode
     public let responder: Router<NodeRequestContext>.Responder
-    private let tasks: [Task<Void, Never>]
+    private let tasks: Mutex<[Task<Void, Never>]>
 
     init(shard: String, node: DurableNode, responder: Router<NodeRequestContext>.Responder, tasks: [Task<Void, Never>]) {
-        self.shard = shard; self.node = node; self.responder = responder; self.tasks = tasks
+        self.shard = shard; self.node = node; self.responder = responder; self.tasks = Mutex(tasks)
     }
 
-    /// Stops its timers and outbox; requests still in flight finish or fail on the node.
-    public func stop() { for t in tasks { t.cancel() } }
+    /// A task that lives as long as the stand-in (the cluster's routing, say).
+    public func adopt(_ task: Task<Void, Never>) { tasks.withLock { $0.append(task) } }
+
+    /// Stops its timers, outbox and adopted tasks; requests still in flight finish or fail on the node.
+    public func stop() { for t in tasks.withLock({ $0 }) { t.cancel() } }
 }
 
 /// Makes stand-ins the way the node itself is made (`buildApplication` hands it to the cluster).
