@@ -84,6 +84,9 @@ public struct HTTPClient: Sendable {
     public let baseURL: String
     /// Sent as `Authorization: Bearer …` unless a request brings its own; nil: none.
     public var token: String?
+    /// How long a request may take, in seconds (a test that stops servers with SIGSTOP wants
+    /// short ones).
+    public var timeout: Int64 = 30
     public init(_ baseURL: String, token: String? = TestSupport.adminToken) { self.baseURL = baseURL; self.token = token }
 
     public struct Reply: Sendable {
@@ -107,7 +110,7 @@ public struct HTTPClient: Sendable {
         }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (k, v) in headers { request.headers.replaceOrAdd(name: k, value: v) }
-        let response = try await AsyncHTTPClient.HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await AsyncHTTPClient.HTTPClient.shared.execute(request, timeout: .seconds(timeout))
         let body = try await response.body.collect(upTo: 64 << 20)
         var h: [String: String] = [:]
         for (k, v) in response.headers { h[k.lowercased()] = v }

@@ -165,8 +165,7 @@ final class ReplicaHost: Service, Sendable {
     private func stand(for shard: String, lease: Int64) async throws -> Bool {
         guard let log = shards[shard] else { return false }
         let known = max(log.epoch.value, UInt64(leaders.withLock { $0[shard]?.epoch } ?? 0))
-        log.promise(Epoch(known + 1))
-        let position = log.position
+        let position = try await log.promise(Epoch(known + 1))
         try await etcd.put(candidates(shard) + me, "\(position.index) \(position.epoch.value)", lease: lease)
         let standing = try await etcd.keys(prefix: candidates(shard)).compactMap { kv -> (node: String, index: UInt64, epoch: UInt64)? in
             let parts = kv.value.split(separator: " ")
@@ -261,7 +260,10 @@ final class ReplicaHost: Service, Sendable {
         }
         if shard == me {
             logger.critical("partition \(me): this node was deposed (\(reason)); exiting to come back as a follower")
-            exit(75)
+            // At once, without exit handlers (other threads still run): the data directory's
+            // lock goes with the process, so a supervisor can start the node again right away.
+            fflush(nil)
+            _exit(75)
         }
         Task { await standIns.withLock({ $0 })?.stop(shard) }
     }

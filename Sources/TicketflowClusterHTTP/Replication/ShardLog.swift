@@ -141,6 +141,8 @@ final class ShardLog: BatchReplicator, Sendable {
         let payload = try batch.wireBytes()
         let (mark, ready) = try state.withLock { s -> (LogMark, [Waiter]) in
             if let stopped = s.stopped { throw ReplicationStopped(stopped) }
+            // Handing over: the copy for the home node must hold every batch there is.
+            if let to = s.handingOver { throw ReplicationStopped("partition \(shard) is being handed over to \(to)") }
             guard let (index, actions) = s.replica.propose(payload) else { throw ReplicationStopped("partition \(shard) is not led here") }
             s.replica.compactLeaderLog(window: Self.window)
             return (LogMark(index: index, epoch: s.replica.epoch.value), Self.acknowledged(actions, &s))
@@ -228,9 +230,18 @@ final class ShardLog: BatchReplicator, Sendable {
     }
 
     /// Copies this store (SQLite's online backup, consistent at one batch) and sends it in pieces.
-    /// A copy of this store for the partition's home node taking it back; the copy's position.
+    /// A copy of this store for the partition's home node taking it back, once every batch
+    /// proposed is on disk here (none is proposed while handing over); the copy's position.
     func sendCopy(to home: String) async throws -> LogPosition {
         guard let links = links.withLock({ $0 }) else { throw ReplicationStopped("not connected to \(home)") }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            let (store, last) = state.withLock { ($0.store, $0.replica.last) }
+            let written = try store.logPosition()
+            if written.index >= last.index { break }
+            guard ContinuousClock.now < deadline else { throw ReplicationStopped("batch \(last) is not on disk after 5 s; no copy taken") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return try await sendSnapshot(to: home, through: links).position
     }
 
@@ -302,8 +313,15 @@ final class ShardLog: BatchReplicator, Sendable {
             try handle.synchronize()
             try handle.close()
             guard let end = chunk.end else { return ReplicationMessages(shard: shard, []) }
-            let old = state.withLock { $0.store }
+            let (old, held) = state.withLock { ($0.store, $0.replica.last) }
             guard !isLeading else { throw ReplicationStopped("partition \(shard) is led here; a copy is not taken") }
+            // Never a copy less advanced than what this replica holds (and may have acknowledged):
+            // a copy taken before batches this replica received since. A diverged replica's
+            // extra batches are of an older epoch, so a copy of the newer one replaces them.
+            guard (end.epoch, end.index) >= (held.epoch, held.index) else {
+                try? FileManager.default.removeItem(atPath: incoming)   // refused: the copy goes
+                throw ReplicationStopped("a copy at \(end) is behind this replica's \(held); not taken")
+            }
             try old.close()
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }   // absent when closed cleanly
             // rename(2) replaces the file in one step: a crash leaves the old store or the copy.
@@ -320,9 +338,13 @@ final class ShardLog: BatchReplicator, Sendable {
         }
     }
 
-    /// An election is under way: the old leader is refused from now on.
-    func promise(_ epoch: Epoch) {
-        let actions = state.withLock { $0.replica.promise(epoch) }
-        if actions.contains(where: { if case .stepDown = $0 { return true } else { return false } }) { stop("an election for \(epoch) began") }
+    /// An election is under way: the old leader is refused from now on; the position this
+    /// replica stands with — read between two writes, never with one half done.
+    func promise(_ epoch: Epoch) async throws -> LogPosition {
+        try await gate.run {
+            let (actions, position) = state.withLock { ($0.replica.promise(epoch), $0.replica.last) }
+            if actions.contains(where: { if case .stepDown = $0 { return true } else { return false } }) { stop("an election for \(epoch) began") }
+            return position
+        }
     }
 }
