@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config tzdata curl etcd-server
 BIN := .build/release/ticketflow
 
-.PHONY: run test bench build deps browser-deps check-workflows clean api-check fuzz
+.PHONY: run test bench build deps browser-deps check-workflows clean api-check fuzz nemesis
 
 ## deps: install the Debian packages the build needs, quietly, only when missing.
 deps:
@@ -47,6 +47,7 @@ browser-deps:
 test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	TICKETFLOW_NEMESIS_SECONDS=80 $(SWIFT) test --skip-build --filter NemesisTests
 	$(SWIFT) run -q ticketflow test workflows/tests
 	$(SWIFT) run -q ticketflow-fuzz tests/fuzz/workflow
 	EXAMPLES=$${EXAMPLES:-60} tools/api-check.sh
@@ -57,6 +58,15 @@ bench: deps
 	$(SWIFT) build -c release --product ticketflow-bench
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	bench/run.sh
+
+## nemesis: the replicated cluster under SIGKILL and SIGSTOP for NEMESIS_SECONDS (default 600)
+## while clients write, then the checker (Tests/EndToEndTests/NemesisTests.swift); make test
+## runs it for 80 s. Prints the figures: kills, pauses, acknowledged, lost, duplicated, longest
+## unavailability per partition.
+NEMESIS_SECONDS ?= 600
+nemesis: deps
+	$(SWIFT) build --build-tests
+	TICKETFLOW_NEMESIS_SECONDS=$(NEMESIS_SECONDS) $(SWIFT) test --skip-build --filter NemesisTests
 
 ## api-check: schemathesis (every check, with a token) against a fresh node, driven by docs/openapi.yaml;
 ## make test runs it with 60 examples an operation, this target with 200 (it installs schemathesis from PyPI).

@@ -40,6 +40,8 @@ fi
 run "$bin" zmq 3
 # Forwarded HTTP reads in a two-node cluster, beside local reads (raw libzmq: the zmq rows above).
 run bench/cluster-http.sh 8
+# Replicated durable creates (factor 3) beside factor 1 in the same run, and ack p99 at half load.
+run bench/replication.sh 10
 run "$bin" timers
 run "$bin" lateness
 run "$bin" memory 1000000
