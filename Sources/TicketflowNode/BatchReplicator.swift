@@ -14,6 +14,9 @@ public protocol BatchReplicator: Sendable {
     /// `ReplicationStopped` when this node was deposed, `ReplicationTimeout` when a majority
     /// did not answer in time (the batch stays in the log and may still be acknowledged).
     func acknowledged(_ mark: LogMark) async throws
+    /// The node could not write a batch to its own store (disk full, say) and stopped: the
+    /// partition should be led elsewhere rather than wait here.
+    func localWriteFailed(_ reason: String)
 }
 
 /// This node leads the partition no more (a newer epoch, or its lease lapsed): it stops

@@ -333,6 +333,7 @@ public actor DurableNode {
         } else {
             reason = "commit failed: \(error)"
             logger.critical("commit failed; the node stops taking work and must be restarted: \(error)")
+            replicator?.localWriteFailed(reason)
         }
         machine.commitFailed(reason)
         for (_, list) in waiters { for w in list { w.resume(throwing: NodeError.unavailable(reason)) } }

@@ -53,6 +53,11 @@ final class ReplicaHost: Service, Sendable {
             shards[shard] = try ShardLog(shard: shard, me: me, members: members, storePath: path, logger: logger)
         }
         self.shards = shards
+        for (shard, log) in shards {
+            log.onLocalFailure.withLock { [unowned self] in
+                $0 = { reason in self.lost(shard, log, to: nil, because: "this node cannot write its store: \(reason)") }
+            }
+        }
     }
 
     var home: ShardLog { shards[me]! }
@@ -251,15 +256,15 @@ final class ReplicaHost: Service, Sendable {
     /// holds it). A stand-in just stops; the node's own partition cannot be given back while
     /// its node runs on it, so the process exits for its supervisor to restart it: it comes
     /// back as a follower and takes its partition back by handover (docs/replication.md).
-    private func lost(_ shard: String, _ log: ShardLog, to leader: Leader?) {
-        let reason = leader.map { "\($0.node) leads it at epoch \($0.epoch)" } ?? "its leader key is gone (the lease lapsed)"
+    private func lost(_ shard: String, _ log: ShardLog, to leader: Leader?, because cause: String? = nil) {
+        let reason = cause ?? leader.map { "\($0.node) leads it at epoch \($0.epoch)" } ?? "its leader key is gone (the lease lapsed)"
         log.stop(reason)
         if let held = leaders.withLock({ $0[shard] }), held.node == me {
             // Still ours in etcd (a stand-in that could not start): free it for the others.
             Task { [etcd] in _ = try? await etcd.delete(key(shard), ifCreatedAt: held.epoch) }   // gone anyway when the lease lapses
         }
         if shard == me {
-            logger.critical("partition \(me): this node was deposed (\(reason)); exiting to come back as a follower")
+            logger.critical("partition \(me): this node leads it no more (\(reason)); exiting to come back as a follower")
             // At once, without exit handlers (other threads still run): the data directory's
             // lock goes with the process, so a supervisor can start the node again right away.
             fflush(nil)

@@ -54,6 +54,10 @@ final class ShardLog: BatchReplicator, Sendable {
     private let bells: [String: Bell]
     private let links = Mutex<(any ReplicaLinks)?>(nil)
     private let gate = SerialGate()
+    /// What the host does when the node on this replica cannot write (see `localWriteFailed`).
+    let onLocalFailure = Mutex<(@Sendable (String) -> Void)?>(nil)
+
+    func localWriteFailed(_ reason: String) { onLocalFailure.withLock { $0 }?(reason) }
 
     init(shard: String, me: String, members: [String], storePath: String, logger: Logger) throws {
         self.shard = shard; self.me = me; self.members = members; self.storePath = storePath; self.logger = logger
