@@ -224,3 +224,28 @@ extension Store {
                        arguments: [e.at.millis, e.actor, e.action.rawValue, e.subject, e.address])
     }
 }
+
+extension Store {
+    /// Tables that belong to the node, not to its partition's replicated log: users, tokens,
+    /// sessions and the security log. Every node keeps its own (changes to them go to every
+    /// node), so a copy of another node's store must not replace them.
+    static let nodeTables = ["account", "api_token", "session", "security_log"]
+
+    /// Puts this node's accounts, tokens, sessions and security log from the store at `path`
+    /// into the copy at `copy`, which is about to replace it (a partition handed back).
+    public static func carryNodeTables(from path: String, into copy: String) throws {
+        let target = try DatabaseQueue(path: copy)
+        try target.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS previous", arguments: [path])
+            try db.inTransaction {
+                for table in nodeTables {
+                    try db.execute(sql: "DELETE FROM main.\(table)")
+                    try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
+                }
+                return .commit
+            }
+            try db.execute(sql: "DETACH DATABASE previous")
+        }
+        try target.close()
+    }
+}

@@ -51,6 +51,11 @@ import TicketflowTesting
         let put = try await clients[names.first { $0 != victim }!]!.request("PUT", "/api/v1/agents/solo",
                                                                            json: ["name": "Solo", "line": "L1", "capacity": 100, "presence": "online"])
         #expect(put.status == 200 || put.status == 201, "\(put.status) \(put.text)")
+        // A user made on every node: its token must still work on the victim once it has taken
+        // its partition back (the copy it installs is of the partition, not of the node's accounts).
+        let user = try await clients["n1"]!.post("/api/v1/users", ["name": "Ann", "email": "ann@example.com", "role": "agent", "line": "L1"])
+        #expect(user.status == 201, "\(user.text)")
+        let annToken = try #require(user.json?["token"] as? String)
         #expect(try await replicasAgree(cluster).status == 0, "every replica holds every acknowledged batch")
 
         // SIGKILL the victim: writes to its tickets come back once its lease (5 s) has lapsed and a
@@ -102,6 +107,8 @@ import TicketflowTesting
         let bodies = (ticket.json?["comments"] as? [[String: Any]])?.compactMap { $0["body"] as? String } ?? []
         #expect(bodies == ["while its node is down", "its node is back"], "\(ticket.text)")
         #expect(try await clients[victim]!.get("/api/v1/agents/solo").status == 200)
+        let annOnVictim = try await HTTPClient(clients[victim]!.baseURL, token: annToken).get("/api/v1/queues")
+        #expect(annOnVictim.status == 200, "a user's token after the handover: \(annOnVictim.status) \(annOnVictim.text)")
         for (id, subject) in acknowledged {
             let reply = try await clients[victim]!.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "\(id) lost: \(reply.status)")

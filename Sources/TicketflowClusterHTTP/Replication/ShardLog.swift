@@ -326,6 +326,8 @@ final class ShardLog: BatchReplicator, Sendable {
                 try? FileManager.default.removeItem(atPath: incoming)   // refused: the copy goes
                 throw ReplicationStopped("a copy at \(end) is behind this replica's \(held); not taken")
             }
+            // This node's own partition: its users, tokens and sessions are its own, not the copy's.
+            if shard == me { try Store.carryNodeTables(from: storePath, into: incoming) }
             try old.close()
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }   // absent when closed cleanly
             // rename(2) replaces the file in one step: a crash leaves the old store or the copy.
