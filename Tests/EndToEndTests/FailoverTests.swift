@@ -17,7 +17,7 @@ import TicketflowTesting
 
     /// Runs `ticketflow cluster digest` until every partition's replicas agree (followers
     /// catch up within a heartbeat or two); its last output.
-    func replicasAgree(_ cluster: Cluster, within seconds: Int = 20) async throws -> TestSupport.Output {
+    static func replicasAgree(_ cluster: Cluster, within seconds: Int = 20) async throws -> TestSupport.Output {
         var last = try TestSupport.run(["cluster", "digest", cluster.file])
         for _ in 0..<(seconds * 4) where last.status != 0 {
             try await Task.sleep(for: .milliseconds(250))
@@ -56,7 +56,7 @@ import TicketflowTesting
         let user = try await clients["n1"]!.post("/api/v1/users", ["name": "Ann", "email": "ann@example.com", "role": "agent", "line": "L1"])
         #expect(user.status == 201, "\(user.text)")
         let annToken = try #require(user.json?["token"] as? String)
-        #expect(try await replicasAgree(cluster).status == 0, "every replica holds every acknowledged batch")
+        #expect(try await Self.replicasAgree(cluster).status == 0, "every replica holds every acknowledged batch")
 
         // SIGKILL the victim: writes to its tickets come back once its lease (5 s) has lapsed and a
         // follower was elected: well within 10 s.
@@ -113,7 +113,7 @@ import TicketflowTesting
             let reply = try await clients[victim]!.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "\(id) lost: \(reply.status)")
         }
-        let digest = try await replicasAgree(cluster)
+        let digest = try await Self.replicasAgree(cluster)
         #expect(digest.status == 0, "\(digest.stdout)")
     }
 }
@@ -170,7 +170,7 @@ extension FailoverTests {
             let reply = try await cluster.clients["n3"]!.get("/api/v1/tickets/\(id)")
             #expect(reply.status == 200 && reply.json?["subject"] as? String == subject, "\(id) lost: \(reply.status)")
         }
-        let digest = try await replicasAgree(cluster)
+        let digest = try await Self.replicasAgree(cluster)
         #expect(digest.status == 0, "\(digest.stdout)")
     }
 }

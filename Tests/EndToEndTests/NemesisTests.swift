@@ -28,6 +28,20 @@ struct NemesisTests {
         var refusals = 0
         var lastWrite: [String: ContinuousClock.Instant] = [:]
         var longestGap: [String: Duration] = [:]
+        var writes: [String: [ContinuousClock.Instant]] = [:]
+        var faults: [(what: String, shard: String, at: ContinuousClock.Instant)] = []
+
+        func fault(_ what: String, on shard: String) { faults.append((what, shard, .now)) }
+
+        /// Per fault: how long after it began its node's partition took a write again.
+        func recoveries() -> [String] {
+            faults.map { fault in
+                let next = writes[fault.shard, default: []].first { $0 > fault.at }
+                return next.map { "\(fault.what): \(String(format: "%.1f", Self.seconds($0 - fault.at))) s" } ?? "\(fault.what): no write after it"
+            }
+        }
+
+        static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
         func send(_ subject: String) { sent.insert(subject) }
         func created(_ subject: String, _ id: String, shard: String) { creates[subject] = id; wrote(shard) }
@@ -40,6 +54,7 @@ struct NemesisTests {
             let now = ContinuousClock.now
             if let last = lastWrite[shard] { longestGap[shard] = max(longestGap[shard] ?? .zero, now - last) }
             lastWrite[shard] = now
+            writes[shard, default: []].append(now)
         }
     }
 
@@ -126,6 +141,7 @@ struct NemesisTests {
                     kills += 1
                     print("nemesis: SIGKILL \(victim)")
                     kill(try cluster.pid(victim), SIGKILL)
+                    await ledger.fault("SIGKILL \(victim)", on: victim)
                     try await Task.sleep(for: .seconds(Int.random(in: 5...12)))
                 } else {
                     pauses += 1
@@ -133,6 +149,7 @@ struct NemesisTests {
                     print("nemesis: SIGSTOP \(victim) for \(seconds) s")
                     let pid = try cluster.pid(victim)
                     kill(pid, SIGSTOP)
+                    await ledger.fault("SIGSTOP \(victim) \(seconds) s", on: victim)
                     try await Task.sleep(for: .seconds(seconds))
                     kill(pid, SIGCONT)
                     try await Task.sleep(for: .seconds(2))
@@ -174,18 +191,15 @@ struct NemesisTests {
             let bodies = (try await clients[2].get("/api/v1/tickets/\(ticket)").json?["comments"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
             for entry in entries where bodies.filter({ $0 == entry.body }).count != 1 { lostComments.append("\(ticket): \(entry.body) ×\(bodies.filter { $0 == entry.body }.count)") }
         }
-        var digest = try TestSupport.run(["cluster", "digest", cluster.file])
-        for _ in 0..<120 where digest.status != 0 {
-            try await Task.sleep(for: .milliseconds(250))
-            digest = try TestSupport.run(["cluster", "digest", cluster.file])
-        }
-        let gaps = await ledger.longestGap.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", Double($0.value.components.seconds) + Double($0.value.components.attoseconds) / 1e18)) s" }
+        let digest = try await FailoverTests.replicasAgree(cluster, within: 30)
+        let gaps = await ledger.longestGap.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", Ledger.seconds($0.value))) s" }
         print("""
             nemesis: \(Self.seconds) s, \(kills) kills, \(pauses) pauses; acknowledged \(creates.count) creates and \(comments.count) comments \
             (\(await ledger.refusals) refusals retried, \(await ledger.unacknowledged) writes never acknowledged); \
             lost \(lost.count + lostComments.count), duplicated \(duplicated.count), never sent \(phantom.count); \
             longest write unavailability per partition: \(gaps.joined(separator: ", "))
             """)
+        print("nemesis: writes to the faulty node's partition back after: \(await ledger.recoveries().joined(separator: "; "))")
         if !retried.isEmpty { print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0])") }
         if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0) {
             // Kept for a post-mortem: the nodes' logs and stores.

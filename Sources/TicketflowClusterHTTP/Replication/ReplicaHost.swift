@@ -54,9 +54,7 @@ final class ReplicaHost: Service, Sendable {
         }
         self.shards = shards
         for (shard, log) in shards {
-            log.onLocalFailure.withLock { [unowned self] in
-                $0 = { reason in self.lost(shard, log, to: nil, because: "this node cannot write its store: \(reason)") }
-            }
+            log.onStopped.withLock { [unowned self] in $0 = { reason in self.stoppedLeading(shard, because: reason) } }
         }
     }
 
@@ -75,8 +73,7 @@ final class ReplicaHost: Service, Sendable {
     private func startStandIn(_ log: ShardLog) async {
         guard let hooks = standIns.withLock({ $0 }) else { return }   // started by `attach` later
         do { try await hooks.start(log) } catch {
-            logger.error("partition \(log.shard): cannot serve it here: \(error); giving it up")
-            lost(log.shard, log, to: nil)
+            log.stop("cannot serve it here: \(error)")
         }
     }
 
@@ -169,8 +166,7 @@ final class ReplicaHost: Service, Sendable {
     /// Stands in the election for `shard`; whether this node won it (and leads now).
     private func stand(for shard: String, lease: Int64) async throws -> Bool {
         guard let log = shards[shard] else { return false }
-        let known = max(log.epoch.value, UInt64(leaders.withLock { $0[shard]?.epoch } ?? 0))
-        let position = try await log.promise(Epoch(known + 1))
+        let position = try await log.stand()
         try await etcd.put(candidates(shard) + me, "\(position.index) \(position.epoch.value)", lease: lease)
         let standing = try await etcd.keys(prefix: candidates(shard)).compactMap { kv -> (node: String, index: UInt64, epoch: UInt64)? in
             let parts = kv.value.split(separator: " ")
@@ -253,16 +249,17 @@ final class ReplicaHost: Service, Sendable {
     }
 
     /// This node led `shard` and does no more (its key vanished with its lease, or another
-    /// holds it). A stand-in just stops; the node's own partition cannot be given back while
-    /// its node runs on it, so the process exits for its supervisor to restart it: it comes
-    /// back as a follower and takes its partition back by handover (docs/replication.md).
-    private func lost(_ shard: String, _ log: ShardLog, to leader: Leader?, because cause: String? = nil) {
-        let reason = cause ?? leader.map { "\($0.node) leads it at epoch \($0.epoch)" } ?? "its leader key is gone (the lease lapsed)"
-        log.stop(reason)
-        if let held = leaders.withLock({ $0[shard] }), held.node == me {
-            // Still ours in etcd (a stand-in that could not start): free it for the others.
-            Task { [etcd] in _ = try? await etcd.delete(key(shard), ifCreatedAt: held.epoch) }   // gone anyway when the lease lapses
-        }
+    /// holds it): the replica stops, and `stoppedLeading` follows.
+    private func lost(_ shard: String, _ log: ShardLog, to leader: Leader?) {
+        log.stop(leader.map { "\($0.node) leads it at epoch \($0.epoch)" } ?? "its leader key is gone (the lease lapsed)")
+    }
+
+    /// Whatever made a replica here stop leading (a newer epoch seen on the stream, the key
+    /// gone, a store that cannot be written): a stand-in just stops and frees the key if it
+    /// still holds it. The node's own partition cannot be given back while its node runs on
+    /// it, so the process exits for its supervisor to restart it: it comes back as a follower
+    /// and takes its partition back by handover (docs/replication.md).
+    private func stoppedLeading(_ shard: String, because reason: String) {
         if shard == me {
             logger.critical("partition \(me): this node leads it no more (\(reason)); exiting to come back as a follower")
             // At once, without exit handlers (other threads still run): the data directory's
@@ -270,6 +267,15 @@ final class ReplicaHost: Service, Sendable {
             fflush(nil)
             _exit(75)
         }
-        Task { await standIns.withLock({ $0 })?.stop(shard) }
+        let held = leaders.withLock { $0[shard] }
+        let hooks = standIns.withLock { $0 }
+        let key = key(shard)
+        Task { [etcd] in
+            await hooks?.stop(shard)
+            if let held, held.node == me {
+                // Still ours in etcd (a store that cannot be written, say): free it for the others.
+                _ = try? await etcd.delete(key, ifCreatedAt: held.epoch)   // gone anyway when the lease lapses
+            }
+        }
     }
 }

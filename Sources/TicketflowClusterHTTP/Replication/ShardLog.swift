@@ -49,15 +49,21 @@ final class ShardLog: BatchReplicator, Sendable {
         /// Whether this node's etcd lease may still be trusted (see `CoordinatorLease`).
         var leaseTrusted: @Sendable () -> Bool = { false }
         var handingOver: String?
+        /// Leading in this process, from `lead` until `stop` or `resign`.
+        var leads = false
+        /// The epoch this replica promised when it last stood in an election.
+        var promised: Epoch?
     }
     private let state: Mutex<State>
     private let bells: [String: Bell]
     private let links = Mutex<(any ReplicaLinks)?>(nil)
     private let gate = SerialGate()
-    /// What the host does when the node on this replica cannot write (see `localWriteFailed`).
-    let onLocalFailure = Mutex<(@Sendable (String) -> Void)?>(nil)
+    /// What the host does once this replica stops leading (`stop`): a stand-in goes, a node
+    /// that lost its own partition exits.
+    let onStopped = Mutex<(@Sendable (String) -> Void)?>(nil)
 
-    func localWriteFailed(_ reason: String) { onLocalFailure.withLock { $0 }?(reason) }
+    /// The node on this replica cannot write its store: the partition is better led elsewhere.
+    func localWriteFailed(_ reason: String) { stop("this node cannot write its store: \(reason)") }
 
     init(shard: String, me: String, members: [String], storePath: String, logger: Logger) throws {
         self.shard = shard; self.me = me; self.members = members; self.storePath = storePath; self.logger = logger
@@ -86,6 +92,7 @@ final class ShardLog: BatchReplicator, Sendable {
     func lead(epoch: Epoch, leaseTrusted: @escaping @Sendable () -> Bool) {
         state.withLock { s in
             _ = s.replica.lead(epoch: epoch)
+            s.leads = true
             s.stopped = nil
             s.handingOver = nil
             s.leaseTrusted = leaseTrusted
@@ -96,17 +103,22 @@ final class ShardLog: BatchReplicator, Sendable {
     }
 
     /// Stops leading for good: waiting requests fail, senders end.
+    /// Only a leader stops; it follows from then on, in its epoch (never a newer one of its
+    /// own making: that would depose the leader that replaced it), and `onStopped` runs once.
     func stop(_ reason: String) {
-        let (waiters, senders) = state.withLock { s -> ([Waiter], [Task<Void, Never>]) in
-            guard s.stopped == nil else { return ([], []) }
+        let (waiters, senders, wasLeading) = state.withLock { s -> ([Waiter], [Task<Void, Never>], Bool) in
+            guard s.leads else { return ([], [], false) }
+            s.leads = false
             s.stopped = reason
-            _ = s.replica.promise(Epoch(s.replica.epoch.value + 1))
+            s.replica.resign()
             defer { s.waiters = [:]; s.senders = [] }
-            return (Array(s.waiters.values), s.senders)
+            return (Array(s.waiters.values), s.senders, true)
         }
+        guard wasLeading else { return }
         for w in waiters { w.continuation.resume(throwing: ReplicationStopped(reason)) }
         for t in senders { t.cancel() }
-        if !senders.isEmpty || !waiters.isEmpty { logger.warning("partition \(shard): stopped leading: \(reason)") }
+        logger.warning("partition \(shard): stopped leading: \(reason)")
+        onStopped.withLock { $0 }?(reason)
     }
 
     /// Hands the partition over: no new writes from now on (`refusal`), the senders go on
@@ -120,6 +132,7 @@ final class ShardLog: BatchReplicator, Sendable {
     func resign() {
         let senders = state.withLock { s -> [Task<Void, Never>] in
             s.replica.resign()
+            s.leads = false
             s.handingOver = nil
             defer { s.senders = [] }
             return s.senders
@@ -344,12 +357,19 @@ final class ShardLog: BatchReplicator, Sendable {
         }
     }
 
-    /// An election is under way: the old leader is refused from now on; the position this
-    /// replica stands with — read between two writes, never with one half done.
-    func promise(_ epoch: Epoch) async throws -> LogPosition {
+    /// An election is under way: the old leader is refused from now on (a promise of the
+    /// epoch after the newest this replica has seen — made once per election, not at every
+    /// look); the position this replica stands with, read between two writes, never with one
+    /// half done.
+    func stand() async throws -> LogPosition {
         try await gate.run {
-            let (actions, position) = state.withLock { ($0.replica.promise(epoch), $0.replica.last) }
-            if actions.contains(where: { if case .stepDown = $0 { return true } else { return false } }) { stop("an election for \(epoch) began") }
+            let (actions, position) = state.withLock { s -> ([ReplicaAction], LogPosition) in
+                guard s.promised != s.replica.epoch else { return ([], s.replica.last) }
+                let next = Epoch(s.replica.epoch.value + 1)
+                s.promised = next
+                return (s.replica.promise(next), s.replica.last)
+            }
+            if actions.contains(where: { if case .stepDown = $0 { return true } else { return false } }) { stop("an election began") }
             return position
         }
     }
