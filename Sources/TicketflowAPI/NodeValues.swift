@@ -89,17 +89,37 @@ public struct ClusterView: Codable, Sendable, Equatable {
     public var forwardedRequests: Int
     public var servedForPeers: Int
     public var malformedFrames: Int
+    /// Each node's partition: its replicas and who leads it now (empty without replication).
+    public var replication: [ReplicaGroupView]
 
     public init(node: String, partitions: Int, routingOwner: String, members: [MemberView], partitionMap: [String],
-                forwardedRequests: Int, servedForPeers: Int, malformedFrames: Int) {
+                forwardedRequests: Int, servedForPeers: Int, malformedFrames: Int, replication: [ReplicaGroupView] = []) {
         self.node = node; self.partitions = partitions; self.routingOwner = routingOwner; self.members = members
         self.partitionMap = partitionMap; self.forwardedRequests = forwardedRequests; self.servedForPeers = servedForPeers
-        self.malformedFrames = malformedFrames
+        self.malformedFrames = malformedFrames; self.replication = replication
     }
 
     enum CodingKeys: String, CodingKey {
         case node, partitions, routingOwner = "routing_owner", members, partitionMap = "partition_map"
         case forwardedRequests = "forwarded_requests", servedForPeers = "served_for_peers", malformedFrames = "malformed_frames"
+        case replication
+    }
+}
+
+/// A node's partition in a replicated cluster, as this node knows it.
+public struct ReplicaGroupView: Codable, Sendable, Equatable {
+    /// The partition, named after its home node.
+    public var partition: String
+    /// The nodes holding a replica, the home node first.
+    public var replicas: [String]
+    /// The node leading it now, and its epoch; nil while no leader is known (an election).
+    public var leader: String?
+    public var epoch: Int64?
+    /// Where this node's replica stands in the partition's log (`index@epoch`).
+    public var position: String?
+
+    public init(partition: String, replicas: [String], leader: String?, epoch: Int64?, position: String?) {
+        self.partition = partition; self.replicas = replicas; self.leader = leader; self.epoch = epoch; self.position = position
     }
 }
 

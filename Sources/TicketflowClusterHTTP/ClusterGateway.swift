@@ -94,6 +94,9 @@ public final class ClusterGateway: Sendable {
         }
     }
 
+    /// `GET /api/v1/cluster`'s replication part (empty without replication).
+    func replicationView() -> [ReplicaGroupView] { replicas?.view() ?? [] }
+
     /// Where a partition's requests run: the node leading it (its home node unless another
     /// stands in for it).
     func leader(of shard: String) -> String { replicas?.leader(of: shard) ?? shard }

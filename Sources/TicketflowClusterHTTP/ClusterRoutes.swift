@@ -33,7 +33,7 @@ struct ClusterRoutes: Sendable {
             return JSONResponse.make(ClusterView(node: gateway.me, partitions: gateway.map.partitions, routingOwner: gateway.routingOwner,
                                                  members: members, partitionMap: gateway.map.owners,
                                                  forwardedRequests: gateway.forwardedRequests, servedForPeers: gateway.servedForPeers,
-                                                 malformedFrames: gateway.malformedFrames))
+                                                 malformedFrames: gateway.malformedFrames, replication: gateway.replicationView()))
         }
     }
 }

@@ -77,6 +77,10 @@ import TicketflowTesting
         let standIn = try #require(comment.headers["x-ticketflow-node"])
         #expect(standIn != victim)
         print("failover: writes to the killed node's partition back after \(unavailable), served by \(standIn)")
+        // The cluster view says who leads each partition now.
+        let view = try await clients[survivor]!.get("/api/v1/cluster").json?["replication"] as? [[String: Any]] ?? []
+        let group = view.first { $0["partition"] as? String == victim }
+        #expect(group?["leader"] as? String == standIn && (group?["replicas"] as? [String])?.count == 3, "\(view)")
 
         // Every acknowledged ticket reads, the victim's from the node standing in; new keyed creates
         // for its partitions are taken there too.

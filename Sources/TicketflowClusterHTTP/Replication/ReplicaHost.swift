@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TicketflowAPI
 import TicketflowCluster
 import TicketflowCoordination
 import TicketflowReplication
@@ -85,6 +86,16 @@ final class ReplicaHost: Service, Sendable {
     }
 
     var knownLeaders: [String: Leader] { leaders.withLock { $0 } }
+
+    /// Every partition, its replicas, its leader as etcd said last, and this node's position.
+    func view() -> [ReplicaGroupView] {
+        let known = knownLeaders
+        return config.nodes.map(\.name).map { shard in
+            let leader = shards[shard]?.isLeading == true ? Leader(node: me, epoch: Int64(shards[shard]!.epoch.value)) : known[shard]
+            return ReplicaGroupView(partition: shard, replicas: config.replicaSet(of: shard), leader: leader?.node, epoch: leader?.epoch,
+                                    position: shards[shard].map { "\($0.position)" })
+        }
+    }
 
     private func key(_ shard: String) -> String { config.etcdPrefix + "leaders/" + shard }
     private func candidates(_ shard: String) -> String { config.etcdPrefix + "candidates/" + shard + "/" }
