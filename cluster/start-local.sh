@@ -3,7 +3,8 @@
 # the background. Each node writes its log to data/<node>/node.log and its pid to
 # data/<node>/node.pid. Makes the nodes' CurveZMQ keys where missing (ticketflow cluster
 # keys), starts the file's etcd when it is local (data/etcd, its pid in data/etcd.pid), and waits until each started node is ready — /readyz: it has heard every peer that
-# is up (at most 60 s).
+# is up (at most 60 s). Each node runs under a small supervisor loop that starts it again
+# when it exits with 75 (it gave up a partition it leads no more: docs/replication.md).
 #
 #   cluster/start-local.sh [CLUSTER_FILE] [NODE ...]
 #
@@ -38,10 +39,23 @@ while IFS=$'\t' read -r name http _ data _; do
     echo "$name already running (pid $(cat "$pidfile"))"
     continue
   fi
-  nohup "$bin" serve --cluster "$file" --node "$name" >>"$data/node.log" 2>&1 &
-  echo $! >"$pidfile"
-  echo "$name starting (pid $!, http://$http, log $data/node.log)"
-  started+=("$name $http $! $data")
+  rm -f "$pidfile"
+  # A node that gives up a partition it leads no more exits with 75 (docs/replication.md) and
+  # comes back as a follower: this small supervisor starts it again; any other exit ends it.
+  # The pid file holds the node's pid (what stop-local.sh signals), rewritten at each start.
+  nohup bash -c '
+    while :; do
+      "$0" serve --cluster "$1" --node "$2" &
+      echo $! >"$3"
+      wait $!
+      code=$?
+      [ "$code" -eq 75 ] || exit "$code"
+      echo "start-local.sh: $2 exited with 75 (it leads its partition no more); starting it again" >&2
+    done' "$bin" "$file" "$name" "$pidfile" >>"$data/node.log" 2>&1 &
+  supervisor=$!
+  for _ in $(seq 1 50); do [ -s "$pidfile" ] && break; sleep 0.02; done
+  echo "$name starting (pid $(cat "$pidfile" 2>/dev/null || echo "?"), http://$http, log $data/node.log)"
+  started+=("$name $http $supervisor $data")
 done <<<"$members"
 for entry in "${started[@]}"; do
   read -r name http pid data <<<"$entry"
