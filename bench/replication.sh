@@ -8,10 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-export TICKETFLOW_BIN=.build/release/ticketflow
-export TICKETFLOW_ADMIN_TOKEN=bench-admin-token-0123456789 TICKETFLOW_TOKEN=bench-admin-token-0123456789
-export TICKETFLOW_API_RATE_LIMIT=10000000
+source bench/cluster-env.sh
 dirs=()
 cleanup() { for d in "${dirs[@]}"; do cluster/stop-local.sh "$d/cluster.yaml" >/dev/null 2>&1 || true; rm -rf "$d"; done; }
 trap cleanup EXIT

@@ -52,8 +52,6 @@ public final class ClusterGateway: Sendable {
 
     /// In a replicated cluster: who leads each partition, and this node's replicas.
     let replicas: ReplicaHost?
-    /// Partitions this node serves for dead peers, by partition (home node) name.
-    let standIns = Mutex<[String: StandIn]>([:])
 
     init(config: ClusterConfig, me: String, node: DurableNode, logger: Logger,
          metrics: @escaping @Sendable () async -> String, etcd: EtcdMembership?,
@@ -130,16 +128,10 @@ public final class ClusterGateway: Sendable {
     }
 
     /// Serves a partition for its dead home node from now on (peers' requests included).
-    func standIn(_ standIn: StandIn) {
-        standIns.withLock { $0[standIn.shard] = standIn }
-        slot.standIns.withLock { $0[standIn.shard] = standIn }
-    }
+    func standIn(_ standIn: StandIn) { slot.standIns.withLock { $0[standIn.shard] = standIn } }
 
     /// Stops serving a partition for its home node; the stand-in, to be stopped.
-    func standIn(removing shard: String) -> StandIn? {
-        slot.standIns.withLock { $0[shard] = nil }
-        return standIns.withLock { $0.removeValue(forKey: shard) }
-    }
+    func standIn(removing shard: String) -> StandIn? { slot.standIns.withLock { $0.removeValue(forKey: shard) } }
 
     /// Makes this node the one that answers for agents and routes every ticket.
     func attach(router: ClusterRouter?) { slot.router.withLock { $0 = router } }
@@ -226,20 +218,12 @@ public final class ClusterGateway: Sendable {
             } + (context.identity.map { [.init(name: "x-ticketflow-identity", value: AuthenticationMiddleware.encode($0))] } ?? [])
               + (shard == member ? [] : [.init(name: Self.shardHeader, value: shard)]),
             body: body)
-        if member == me {
-            // A partition this node stands in for: its own routes, without the network.
-            guard let standIn = standIns.withLock({ $0[shard] }) else {
-                throw Self.unavailable(shard, why: why, reason: "this node has not finished taking it over")
-            }
-            let answer = try await ClusterGateway.$forwardedFrom.withValue(me) {
-                try await Self.encode(try await standIn.responder.respond(to: outbound.request, context: NodeRequestContext(forwardedBy: me, logger: logger)))
-            }
-            return answer.response(servedBy: me)
-        }
         guard await awaitAlive(member), let owner = services[member] else {
             throw Self.unavailable(shard, why: why, reason: member == shard ? "it is not answering heartbeats" : "\(member), which leads it now, is not answering heartbeats")
         }
-        forwarded.add(1, ordering: .relaxed)
+        // A partition this node stands in for goes through its own node service too (a local
+        // call, no network), which runs it on the stand-in, as for a peer's request.
+        if member != me { forwarded.add(1, ordering: .relaxed) }
         let answer: ForwardedResponse
         do { answer = try await owner.handle(outbound, from: me) } catch {
             throw Self.unavailable(shard, why: why, reason: "\(error)")

@@ -36,7 +36,7 @@ distributed actor NodeService {
         let served = Atomic<Int>(0)
         /// The cluster's router, on the routing owner only.
         let router = Mutex<ClusterRouter?>(nil)
-        /// The partitions this node stands in for (the gateway's).
+        /// The partitions this node stands in for, by partition (home node) name.
         let standIns = Mutex<[String: StandIn]>([:])
     }
 
@@ -50,7 +50,7 @@ distributed actor NodeService {
     /// forwarded again (`ClusterGateway.forwardedFrom`).
     distributed func handle(_ forwarded: ForwardedRequest, from peer: String) async throws -> ForwardedResponse {
         guard let respond = responder.respond.withLock({ $0 }) else { throw ClusterCallError("node is starting") }
-        responder.served.add(1, ordering: .relaxed)
+        if peer != id.node { responder.served.add(1, ordering: .relaxed) }
         let request = forwarded.request
         let response: Response
         do {

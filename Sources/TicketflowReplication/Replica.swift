@@ -126,8 +126,6 @@ public struct Replica: Sendable {
     /// Leader: whether `follower` is known to lack entries this log holds.
     public func lacks(_ follower: String) -> Bool { isLeader && (next[follower] ?? 1) <= last.index }
 
-    /// Leader: how far each follower is known to hold this log.
-    public var followerPositions: [String: UInt64] { Dictionary(uniqueKeysWithValues: followers.map { ($0, matched[$0] ?? 0) }) }
 
     private func sendAppend(to follower: String) -> [ReplicaAction] {
         let from = next[follower] ?? last.index + 1

@@ -34,6 +34,19 @@ import TicketflowTesting
             return Cluster(dir: dir, file: file, config: try ClusterConfig.load(path: file))
         }
 
+        /// A cluster made as `make` does, started with `cluster/start-local.sh`, handed to
+        /// `body`, then stopped and its directory removed, whatever `body` did.
+        static func running(_ prefix: String, etcd: Bool = false, replication: Int? = nil,
+                            _ body: (Cluster) async throws -> Void) async throws {
+            let cluster = try make(prefix, etcd: etcd, replication: replication)
+            defer {
+                _ = try? cluster.script("stop-local.sh")   // already stopped, or never started: nothing to stop
+                try? FileManager.default.removeItem(atPath: cluster.dir)   // a leftover temporary directory is harmless
+            }
+            #expect(try cluster.script("start-local.sh") == 0)
+            try await body(cluster)
+        }
+
         /// Runs `cluster/start-local.sh` or `stop-local.sh` with this cluster file.
         func script(_ name: String, _ nodes: [String] = []) throws -> Int32 {
             let out = try TestSupport.runScript("cluster/\(name)", [file] + nodes, timeout: 90)

@@ -84,148 +84,144 @@ struct NemesisTests {
     }
 
     @Test func acknowledgedWritesSurviveKillsAndPauses() async throws {
-        let cluster = try Cluster.make("tf-e2e-nemesis", etcd: true, replication: 3)
-        defer {
-            _ = try? cluster.script("stop-local.sh")
-            try? FileManager.default.removeItem(atPath: cluster.dir)
-        }
-        #expect(try cluster.script("start-local.sh") == 0)
-        let names = ["n1", "n2", "n3"]
-        let map = cluster.config.partitionMap
-        let clients = names.map { name -> HTTPClient in
-            var c = cluster.clients[name]!
-            c.timeout = 3
-            return c
-        }
-        // Urgent tickets breach their first reply after 20 s: breaches fall due during
-        // failovers, and each must be in the journal once.
-        let standard = try String(contentsOfFile: TestSupport.packageRoot + "/workflows/b2c-support.yaml", encoding: .utf8)
-        // Sent over the API, so its include goes inline.
-        let templates = try String(contentsOfFile: TestSupport.packageRoot + "/workflows/common/b2c-templates.yaml", encoding: .utf8)
-        let hurried = standard.replacingOccurrences(of: "targets: {first_reply: 30m,", with: "targets: {first_reply: 20s,")
-            .replacingOccurrences(of: "include: [common/b2c-templates.yaml]\n", with: templates + "\n")
-        #expect(hurried.contains("first_reply: 20s") && !hurried.contains("include: ["))
-        let put = try await clients[0].request("PUT", "/api/v1/workflow", raw: Data(hurried.utf8))
-        #expect(put.status == 200, "\(put.text)")
+        try await Cluster.running("tf-e2e-nemesis", etcd: true, replication: 3) { cluster in
+            let names = ["n1", "n2", "n3"]
+            let map = cluster.config.partitionMap
+            let clients = names.map { name -> HTTPClient in
+                var c = cluster.clients[name]!
+                c.timeout = 3
+                return c
+            }
+            // Urgent tickets breach their first reply after 20 s: breaches fall due during
+            // failovers, and each must be in the journal once.
+            let standard = try String(contentsOfFile: TestSupport.packageRoot + "/workflows/b2c-support.yaml", encoding: .utf8)
+            // Sent over the API, so its include goes inline.
+            let templates = try String(contentsOfFile: TestSupport.packageRoot + "/workflows/common/b2c-templates.yaml", encoding: .utf8)
+            let hurried = standard.replacingOccurrences(of: "targets: {first_reply: 30m,", with: "targets: {first_reply: 20s,")
+                .replacingOccurrences(of: "include: [common/b2c-templates.yaml]\n", with: templates + "\n")
+            #expect(hurried.contains("first_reply: 20s") && !hurried.contains("include: ["))
+            let put = try await clients[0].request("PUT", "/api/v1/workflow", raw: Data(hurried.utf8))
+            #expect(put.status == 200, "\(put.text)")
 
-        let ledger = Ledger()
-        let deadline = ContinuousClock.now + .seconds(Self.seconds)
-        let home: @Sendable (String) -> String = { id in map.owner(of: map.partition(forKey: id)) }
-        var kills = 0, pauses = 0
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<4 {
-                group.addTask {
-                    var n = 0
-                    while ContinuousClock.now < deadline {
-                        n += 1
-                        if n % 4 == 0, let ticket = await ledger.anyTicket(n * 7 + worker) {
-                            let body = "comment \(worker)-\(n)"
-                            if let done = await Self.write(clients, "/api/v1/tickets/\(ticket)/comments", ["body": body, "public": false],
-                                                           key: "c-\(worker)-\(n)", ledger: ledger) {
-                                await ledger.commented(ticket, body, shard: home(ticket), sent: done.sent)
-                            }
-                        } else {
-                            let subject = "nemesis \(worker)-\(n)"
-                            await ledger.send(subject)
-                            let ticket: [String: Any] = ["subject": subject, "priority": n % 3 == 0 ? "urgent" : "normal", "channel": "email",
-                                                         "requester": ["name": "N", "email": "n\(worker)@example.com"]]
-                            if let done = await Self.write(clients, "/api/v1/tickets", ticket, key: "k-\(worker)-\(n)", ledger: ledger),
-                               let id = done.reply.json?["id"] as? String {
-                                await ledger.created(subject, id, shard: home(id), sent: done.sent)
+            let ledger = Ledger()
+            let deadline = ContinuousClock.now + .seconds(Self.seconds)
+            let home: @Sendable (String) -> String = { id in map.owner(of: map.partition(forKey: id)) }
+            var kills = 0, pauses = 0
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        var n = 0
+                        while ContinuousClock.now < deadline {
+                            n += 1
+                            if n % 4 == 0, let ticket = await ledger.anyTicket(n * 7 + worker) {
+                                let body = "comment \(worker)-\(n)"
+                                if let done = await Self.write(clients, "/api/v1/tickets/\(ticket)/comments", ["body": body, "public": false],
+                                                               key: "c-\(worker)-\(n)", ledger: ledger) {
+                                    await ledger.commented(ticket, body, shard: home(ticket), sent: done.sent)
+                                }
+                            } else {
+                                let subject = "nemesis \(worker)-\(n)"
+                                await ledger.send(subject)
+                                let ticket: [String: Any] = ["subject": subject, "priority": n % 3 == 0 ? "urgent" : "normal", "channel": "email",
+                                                             "requester": ["name": "N", "email": "n\(worker)@example.com"]]
+                                if let done = await Self.write(clients, "/api/v1/tickets", ticket, key: "k-\(worker)-\(n)", ledger: ledger),
+                                   let id = done.reply.json?["id"] as? String {
+                                    await ledger.created(subject, id, shard: home(id), sent: done.sent)
+                                }
                             }
                         }
                     }
                 }
-            }
-            // The nemesis, in this task: a fault every 20–40 s, healed before the next.
-            try await Task.sleep(for: .seconds(10))
-            while ContinuousClock.now + .seconds(25) < deadline {
-                let victim = names.randomElement()!
-                // TICKETFLOW_NEMESIS_FAULTS=kill or =pause narrows the nemesis to one kind.
-                let faults = ProcessInfo.processInfo.environment["TICKETFLOW_NEMESIS_FAULTS"] ?? "kill,pause"
-                if faults.contains("kill") && (!faults.contains("pause") || Bool.random()) {
-                    kills += 1
-                    print("nemesis: SIGKILL \(victim)")
-                    kill(try cluster.pid(victim), SIGKILL)
-                    await ledger.fault("SIGKILL \(victim)", on: victim)
-                    try await Task.sleep(for: .seconds(Int.random(in: 5...12)))
-                } else {
-                    pauses += 1
-                    let seconds = Int.random(in: 6...15)
-                    print("nemesis: SIGSTOP \(victim) for \(seconds) s")
-                    let pid = try cluster.pid(victim)
-                    kill(pid, SIGSTOP)
-                    await ledger.fault("SIGSTOP \(victim) \(seconds) s", on: victim)
-                    try await Task.sleep(for: .seconds(seconds))
-                    kill(pid, SIGCONT)
-                    try await Task.sleep(for: .seconds(2))
+                // The nemesis, in this task: a fault every 20–40 s, healed before the next.
+                try await Task.sleep(for: .seconds(10))
+                while ContinuousClock.now + .seconds(25) < deadline {
+                    let victim = names.randomElement()!
+                    // TICKETFLOW_NEMESIS_FAULTS=kill or =pause narrows the nemesis to one kind.
+                    let faults = ProcessInfo.processInfo.environment["TICKETFLOW_NEMESIS_FAULTS"] ?? "kill,pause"
+                    if faults.contains("kill") && (!faults.contains("pause") || Bool.random()) {
+                        kills += 1
+                        print("nemesis: SIGKILL \(victim)")
+                        kill(try cluster.pid(victim), SIGKILL)
+                        await ledger.fault("SIGKILL \(victim)", on: victim)
+                        try await Task.sleep(for: .seconds(Int.random(in: 5...12)))
+                    } else {
+                        pauses += 1
+                        let seconds = Int.random(in: 6...15)
+                        print("nemesis: SIGSTOP \(victim) for \(seconds) s")
+                        let pid = try cluster.pid(victim)
+                        kill(pid, SIGSTOP)
+                        await ledger.fault("SIGSTOP \(victim) \(seconds) s", on: victim)
+                        try await Task.sleep(for: .seconds(seconds))
+                        kill(pid, SIGCONT)
+                        try await Task.sleep(for: .seconds(2))
+                    }
+                    // A node killed, or deposed while stopped (it exits), starts again.
+                    #expect(try cluster.script("start-local.sh") == 0)
+                    try await Task.sleep(for: .seconds(Int.random(in: 8...20)))
                 }
-                // A node killed, or deposed while stopped (it exits), starts again.
-                #expect(try cluster.script("start-local.sh") == 0)
-                try await Task.sleep(for: .seconds(Int.random(in: 8...20)))
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
-        }
-        #expect(try cluster.script("start-local.sh") == 0)
+            #expect(try cluster.script("start-local.sh") == 0)
 
-        // The checker.
-        let creates = await ledger.creates, sent = await ledger.sent, comments = await ledger.comments
-        var lost: [String] = []
-        var retried: [String] = []
-        for (subject, id) in creates {
-            var reply = try await clients[0].get("/api/v1/tickets/\(id)")
-            // A partition being handed back answers 503 for a moment: asked again.
-            for _ in 0..<100 where reply.status == 503 {
-                retried.append("\(id): \(reply.text.prefix(160))")
-                try await Task.sleep(for: .milliseconds(200))
-                reply = try await clients[0].get("/api/v1/tickets/\(id)")
+            // The checker.
+            let creates = await ledger.creates, sent = await ledger.sent, comments = await ledger.comments
+            var lost: [String] = []
+            var retried: [String] = []
+            for (subject, id) in creates {
+                var reply = try await clients[0].get("/api/v1/tickets/\(id)")
+                // A partition being handed back answers 503 for a moment: asked again.
+                for _ in 0..<100 where reply.status == 503 {
+                    retried.append("\(id): \(reply.text.prefix(160))")
+                    try await Task.sleep(for: .milliseconds(200))
+                    reply = try await clients[0].get("/api/v1/tickets/\(id)")
+                }
+                if reply.status != 200 || reply.json?["subject"] as? String != subject { lost.append("\(subject) (\(id)): \(reply.status)") }
             }
-            if reply.status != 200 || reply.json?["subject"] as? String != subject { lost.append("\(subject) (\(id)): \(reply.status)") }
+            var seen: [String: Int] = [:]
+            var after: Int? = 0
+            while let from = after {
+                let page = try await clients[1].get("/api/v1/tickets?limit=500&after=\(from)")
+                #expect(page.status == 200 && (page.json?["unavailable_nodes"] as? [String] ?? []).isEmpty, "\(page.text.prefix(300))")
+                for t in page.json?["tickets"] as? [[String: Any]] ?? [] { seen[t["subject"] as? String ?? "?", default: 0] += 1 }
+                after = page.json?["next_after"] as? Int
+            }
+            let duplicated = seen.filter { $0.value > 1 }.keys.sorted()
+            let phantom = seen.keys.filter { !sent.contains($0) }.sorted()
+            var lostComments: [String] = []
+            for (ticket, entries) in Dictionary(grouping: comments, by: \.ticket) {
+                let bodies = (try await clients[2].get("/api/v1/tickets/\(ticket)").json?["comments"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+                for entry in entries where bodies.filter({ $0 == entry.body }).count != 1 { lostComments.append("\(ticket): \(entry.body) ×\(bodies.filter { $0 == entry.body }.count)") }
+            }
+            let digest = try await FailoverTests.replicasAgree(cluster, within: 30)
+            let recoveries = await ledger.recoveries()
+            let worst = Dictionary(grouping: recoveries, by: \.shard).mapValues { $0.compactMap(\.seconds).max() ?? 0 }
+            let unavailable = names.map { "\($0) \(String(format: "%.1f", worst[$0] ?? 0)) s" }
+            let gaps = await ledger.longestGap.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", Ledger.seconds($0.value))) s" }
+            print("""
+                nemesis: \(Self.seconds) s, \(kills) kills, \(pauses) pauses; acknowledged \(creates.count) creates and \(comments.count) comments \
+                (\(await ledger.refusals) refusals retried, \(await ledger.unacknowledged) writes never acknowledged); \
+                lost \(lost.count + lostComments.count), duplicated \(duplicated.count), never sent \(phantom.count); \
+                longest write unavailability per partition (fault to the first write sent after it and acknowledged): \
+                \(unavailable.joined(separator: ", ")); longest gap between acknowledged writes (bound by what the 4 clients wait on): \
+                \(gaps.joined(separator: ", "))
+                """)
+            print("nemesis: per fault, writes to the node's partition back after: "
+                  + recoveries.map { "\($0.fault) \($0.seconds.map { String(format: "%.1f s", $0) } ?? "never")" }.joined(separator: "; "))
+            #expect(recoveries.allSatisfy { ($0.seconds ?? 99) < 10 }, "writes back within 10 s of every fault")
+            if !retried.isEmpty { print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0])") }
+            if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0) {
+                // Kept for a post-mortem: the nodes' logs and stores.
+                let kept = FileManager.default.temporaryDirectory.path + "/tf-nemesis-failed-\(ProcessInfo.processInfo.processIdentifier)"
+                _ = try? cluster.script("stop-local.sh")
+                try? FileManager.default.copyItem(atPath: cluster.dir, toPath: kept)
+                print("nemesis: the cluster's data directories are kept in \(kept)\n\(digest.stdout)")
+            }
+            #expect(lost.isEmpty, "acknowledged creates lost: \(lost.prefix(10))")
+            #expect(lostComments.isEmpty, "acknowledged comments lost or doubled: \(lostComments.prefix(10))")
+            #expect(duplicated.isEmpty, "created twice: \(duplicated.prefix(10))")
+            #expect(phantom.isEmpty, "present but never sent: \(phantom.prefix(10))")
+            #expect(digest.status == 0, "replicas differ or a breach fired twice:\n\(digest.stdout)")
+            #expect(seen.count >= creates.count)
         }
-        var seen: [String: Int] = [:]
-        var after: Int? = 0
-        while let from = after {
-            let page = try await clients[1].get("/api/v1/tickets?limit=500&after=\(from)")
-            #expect(page.status == 200 && (page.json?["unavailable_nodes"] as? [String] ?? []).isEmpty, "\(page.text.prefix(300))")
-            for t in page.json?["tickets"] as? [[String: Any]] ?? [] { seen[t["subject"] as? String ?? "?", default: 0] += 1 }
-            after = page.json?["next_after"] as? Int
-        }
-        let duplicated = seen.filter { $0.value > 1 }.keys.sorted()
-        let phantom = seen.keys.filter { !sent.contains($0) }.sorted()
-        var lostComments: [String] = []
-        for (ticket, entries) in Dictionary(grouping: comments, by: \.ticket) {
-            let bodies = (try await clients[2].get("/api/v1/tickets/\(ticket)").json?["comments"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
-            for entry in entries where bodies.filter({ $0 == entry.body }).count != 1 { lostComments.append("\(ticket): \(entry.body) ×\(bodies.filter { $0 == entry.body }.count)") }
-        }
-        let digest = try await FailoverTests.replicasAgree(cluster, within: 30)
-        let recoveries = await ledger.recoveries()
-        let worst = Dictionary(grouping: recoveries, by: \.shard).mapValues { $0.compactMap(\.seconds).max() ?? 0 }
-        let unavailable = names.map { "\($0) \(String(format: "%.1f", worst[$0] ?? 0)) s" }
-        let gaps = await ledger.longestGap.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", Ledger.seconds($0.value))) s" }
-        print("""
-            nemesis: \(Self.seconds) s, \(kills) kills, \(pauses) pauses; acknowledged \(creates.count) creates and \(comments.count) comments \
-            (\(await ledger.refusals) refusals retried, \(await ledger.unacknowledged) writes never acknowledged); \
-            lost \(lost.count + lostComments.count), duplicated \(duplicated.count), never sent \(phantom.count); \
-            longest write unavailability per partition (fault to the first write sent after it and acknowledged): \
-            \(unavailable.joined(separator: ", ")); longest gap between acknowledged writes (bound by what the 4 clients wait on): \
-            \(gaps.joined(separator: ", "))
-            """)
-        print("nemesis: per fault, writes to the node's partition back after: "
-              + recoveries.map { "\($0.fault) \($0.seconds.map { String(format: "%.1f s", $0) } ?? "never")" }.joined(separator: "; "))
-        #expect(recoveries.allSatisfy { ($0.seconds ?? 99) < 10 }, "writes back within 10 s of every fault")
-        if !retried.isEmpty { print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0])") }
-        if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0) {
-            // Kept for a post-mortem: the nodes' logs and stores.
-            let kept = FileManager.default.temporaryDirectory.path + "/tf-nemesis-failed-\(ProcessInfo.processInfo.processIdentifier)"
-            _ = try? cluster.script("stop-local.sh")
-            try? FileManager.default.copyItem(atPath: cluster.dir, toPath: kept)
-            print("nemesis: the cluster's data directories are kept in \(kept)\n\(digest.stdout)")
-        }
-        #expect(lost.isEmpty, "acknowledged creates lost: \(lost.prefix(10))")
-        #expect(lostComments.isEmpty, "acknowledged comments lost or doubled: \(lostComments.prefix(10))")
-        #expect(duplicated.isEmpty, "created twice: \(duplicated.prefix(10))")
-        #expect(phantom.isEmpty, "present but never sent: \(phantom.prefix(10))")
-        #expect(digest.status == 0, "replicas differ or a breach fired twice:\n\(digest.stdout)")
-        #expect(seen.count >= creates.count)
     }
 }

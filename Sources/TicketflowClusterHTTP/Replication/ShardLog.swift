@@ -78,8 +78,6 @@ final class ShardLog: BatchReplicator, Sendable {
     var epoch: Epoch { state.withLock { $0.replica.epoch } }
     var isLeading: Bool { state.withLock { $0.replica.isLeader && $0.stopped == nil } }
     var store: Store { state.withLock { $0.store } }
-    /// How far each follower holds the log (leading), for `/api/v1/cluster` and metrics.
-    var followerPositions: [String: UInt64] { state.withLock { $0.replica.followerPositions } }
 
     func attach(_ links: any ReplicaLinks) {
         self.links.withLock { $0 = links }
