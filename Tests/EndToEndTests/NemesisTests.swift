@@ -189,7 +189,18 @@ struct NemesisTests {
             let phantom = seen.keys.filter { !sent.contains($0) }.sorted()
             var lostComments: [String] = []
             for (ticket, entries) in Dictionary(grouping: comments, by: \.ticket) {
-                let bodies = (try await clients[2].get("/api/v1/tickets/\(ticket)").json?["comments"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+                var reply = try await clients[2].get("/api/v1/tickets/\(ticket)")
+                // As for creates: a partition being handed back answers 503 for a moment.
+                for _ in 0..<100 where reply.status == 503 {
+                    retried.append("\(ticket): \(reply.text.prefix(160))")
+                    try await Task.sleep(for: .milliseconds(200))
+                    reply = try await clients[2].get("/api/v1/tickets/\(ticket)")
+                }
+                guard reply.status == 200 else {
+                    lostComments.append("\(ticket): \(entries.count) comments unreadable, \(reply.status) \(reply.text.prefix(160))")
+                    continue
+                }
+                let bodies = (reply.json?["comments"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
                 for entry in entries where bodies.filter({ $0 == entry.body }).count != 1 { lostComments.append("\(ticket): \(entry.body) ×\(bodies.filter { $0 == entry.body }.count)") }
             }
             let digest = try await FailoverTests.replicasAgree(cluster, within: 30)
