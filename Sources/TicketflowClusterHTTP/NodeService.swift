@@ -60,7 +60,7 @@ distributed actor NodeService {
                 guard let standIn = responder.standIns.withLock({ $0[shard] }) else {
                     throw ClusterGateway.unavailable(shard, why: "partition \(shard)", reason: "\(id.node) does not lead it (any more)")
                 }
-                return try await standIn.responder.respond(to: request, context: NodeRequestContext(forwardedBy: peer, logger: Logger(label: "ticketflow.standin")))
+                return try await standIn.responder.respond(to: request, context: NodeRequestContext(forwardedBy: peer, logger: standIn.logger))
             }
         } catch {
             response = APIError.from(error).response()

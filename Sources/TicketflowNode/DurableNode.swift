@@ -279,10 +279,12 @@ public actor DurableNode {
     /// Lets a request in: refused while the node has failed or too many requests wait for
     /// their commit; held back (back-pressure) while the batch being filled is full, until the
     /// batch being written is on disk and the full one has taken its place.
-    private func admitRequest() async throws {
+    /// The outbox's own records pass the waiters' limit (`waiters: false`): one deliverer sends
+    /// them, a few at a time, and refusing them would send their notifications again.
+    private func admitRequest(waiters limited: Bool = true) async throws {
         if let failure = machine.failure { throw NodeError.unavailable(failure) }
         if let refusal = replicator?.refusal() { throw NodeError.unavailable(refusal) }
-        guard waiterCount < Self.waiterLimit else {
+        guard !limited || waiterCount < Self.waiterLimit else {
             throw NodeError.unavailable("the node has \(waiterCount) requests waiting for their commit; try again shortly")
         }
         while machine.isBatchFull { try await waitWritten(machine.committedNumber + 1) }
@@ -360,18 +362,21 @@ public actor DurableNode {
 
     private func answer(upTo number: Int) {
         answeredNumber = max(answeredNumber, number)
-        for n in waiters.keys.sorted() where n <= number {
-            let list = waiters.removeValue(forKey: n)!
-            waiterCount -= list.count
-            for w in list { w.resume() }
-        }
+        settleWaiters(upTo: number, failing: nil)
     }
 
     private func refuse(upTo number: Int, because reason: String) {
+        settleWaiters(upTo: number, failing: NodeError.unavailable("not acknowledged by a majority of the partition's replicas: \(reason)"))
+    }
+
+    /// Wakes the requests waiting for batches up to `number`: answered, or failed with `error`.
+    private func settleWaiters(upTo number: Int, failing error: NodeError?) {
         for n in waiters.keys.sorted() where n <= number {
             let list = waiters.removeValue(forKey: n)!
             waiterCount -= list.count
-            for w in list { w.resume(throwing: NodeError.unavailable("not acknowledged by a majority of the partition's replicas: \(reason)")) }
+            for w in list {
+                if let error { w.resume(throwing: error) } else { w.resume() }
+            }
         }
     }
 
@@ -530,9 +535,17 @@ public actor DurableNode {
 
     /// Notifications due for delivery.
     public func outboxDue(limit: Int) throws -> [OutboxItem] { try read { try store.outboxDue(at: clock.now(), limit: limit) } }
-    public func markDelivered(_ id: String) async throws { try await store.markDelivered(id, at: clock.now()) }
-    public func markFailed(_ id: String, error: String, retryAt: Instant) async throws {
-        try await store.markFailed(id, error: error, retryAt: retryAt)
+    /// Why the node takes no writes now (a failed commit, a partition not led here or without
+    /// a majority in sync), nil when it does.
+    public func writeRefusal() -> String? { machine.failure ?? replicator?.refusal() }
+
+    /// Records delivery outcomes in the journal's next batch and returns once it is committed
+    /// (in a replicated partition: on a majority of its replicas, so the replica that takes
+    /// over after a failover does not send them again).
+    public func recordOutbox(_ marks: [OutboxMark]) async throws {
+        guard !marks.isEmpty else { return }
+        try await admitRequest(waiters: false)
+        _ = try await perform(machine.record(marks))
     }
 
     // MARK: Cluster

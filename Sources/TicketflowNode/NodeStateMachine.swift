@@ -240,6 +240,14 @@ public struct NodeStateMachine: Sendable {
         return .accepted(ticket: "", batch: lastDecidedBatch)
     }
 
+    /// Records what became of notifications in the batch being filled (they commit, and
+    /// replicate, with it).
+    public mutating func record(_ marks: [OutboxMark]) -> Decided {
+        if let failure { return .rejected(.unavailable(failure)) }
+        batch.outboxMarks += marks
+        return .accepted(ticket: "", batch: lastDecidedBatch)
+    }
+
     /// Replaces the workflow with one already compiled; it decides everything from `now` on.
     public mutating func replaceWorkflow(_ workflow: Workflow, source: String, at now: Instant) -> Decided {
         if let failure { return .rejected(.unavailable(failure)) }

@@ -28,6 +28,16 @@ extension CommitBatch {
         w.optional(workflow) { w, a in
             w.string(a.label); w.string(a.source); w.string(a.origin.stored); w.int(a.at.millis)
         }
+        // Last, and only when there are any: a batch without marks reads as before they existed.
+        if !outboxMarks.isEmpty {
+            w.varint(UInt64(outboxMarks.count))
+            for mark in outboxMarks {
+                switch mark {
+                case let .delivered(id, at): w.byte(0); w.string(id); w.int(at.millis)
+                case let .failed(id, error, retryAt): w.byte(1); w.string(id); w.string(error); w.int(retryAt.millis)
+                }
+            }
+        }
         return w.bytes
     }
 
@@ -58,6 +68,15 @@ extension CommitBatch {
             batch.workflow = try r.optional { r in
                 WorkflowActivation(label: try r.string(), source: try r.string(), origin: WorkflowOrigin(stored: try r.string()),
                                    at: Instant(millis: try r.int64()))
+            }
+            if !r.isAtEnd {
+                for _ in 0..<(try r.count()) {
+                    switch try r.byte() {
+                    case 0: batch.outboxMarks.append(.delivered(id: try r.string(), at: Instant(millis: try r.int64())))
+                    case 1: batch.outboxMarks.append(.failed(id: try r.string(), error: try r.string(), retryAt: Instant(millis: try r.int64())))
+                    case let kind: throw BinaryReader.Malformed(description: "unknown outbox mark \(kind)")
+                    }
+                }
             }
             guard r.isAtEnd else { throw BinaryReader.Malformed(description: "trailing bytes after a batch") }
             return batch

@@ -137,19 +137,6 @@ extension Store {
         }
     }
 
-    public func markDelivered(_ id: String, at now: Instant) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE outbox SET delivered = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", arguments: [now.millis, id])
-        }
-    }
-
-    public func markFailed(_ id: String, error: String, retryAt: Instant) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
-                           arguments: [retryAt.millis, String(error.prefix(500)), id])
-        }
-    }
-
     /// Counts of undelivered and delivered notifications.
     public func outboxCounts() throws -> (pending: Int, delivered: Int) {
         try pool.read { db in

@@ -41,9 +41,29 @@ public struct CommitBatch: Sendable {
     public var commandKeys: [CommandKey: String] = [:]
     public var agents: [String: Agent] = [:]
     public var workflow: WorkflowActivation?
+    /// What became of notifications since the last batch: recorded in the journal's batches,
+    /// so they travel to a partition's replicas with everything else and a replica that takes
+    /// over does not send again what was delivered.
+    public var outboxMarks: [OutboxMark] = []
 
     public init() {}
-    public var isEmpty: Bool { events.isEmpty && agents.isEmpty && workflow == nil && idempotencyKeys.isEmpty && commandKeys.isEmpty }
+    public var isEmpty: Bool {
+        events.isEmpty && agents.isEmpty && workflow == nil && idempotencyKeys.isEmpty && commandKeys.isEmpty && outboxMarks.isEmpty
+    }
+}
+
+/// A delivery attempt's outcome for one outbox item.
+public enum OutboxMark: Sendable, Equatable {
+    /// Delivered at this instant: never due again.
+    case delivered(id: String, at: Instant)
+    /// Failed: due again at `retryAt`, with the error kept for operators.
+    case failed(id: String, error: String, retryAt: Instant)
+
+    public var id: String {
+        switch self {
+        case .delivered(let id, _), .failed(let id, _, _): return id
+        }
+    }
 }
 
 /// A client's `Idempotency-Key` for a command on one ticket: keys are scoped by ticket, so two
@@ -334,6 +354,16 @@ public final class Store: Sendable {
         if let w = batch.workflow {
             try db.execute(sql: "INSERT INTO workflow (label, source, origin, activated) VALUES (?, ?, ?, ?)",
                            arguments: [w.label, w.source, w.origin.stored, w.at.millis])
+        }
+        for mark in batch.outboxMarks {
+            switch mark {
+            case let .delivered(id, at):
+                try db.execute(sql: "UPDATE outbox SET delivered = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                               arguments: [at.millis, id])
+            case let .failed(id, error, retryAt):
+                try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+                               arguments: [retryAt.millis, String(error.prefix(500)), id])
+            }
         }
     }
 

@@ -52,6 +52,10 @@ import TicketflowTesting
             #expect(user.status == 201, "\(user.text)")
             let annToken = try #require(user.json?["token"] as? String)
             #expect(try await Self.replicasAgree(cluster).status == 0, "every replica holds every acknowledged batch")
+            // The digest covers the outbox: every notification sent so far is marked delivered on
+            // every replica, so none of them is sent again by the node standing in, or after.
+            let sentBeforeKill = try Self.notificationsSent(cluster)
+            #expect(sentBeforeKill.count >= 10 && sentBeforeKill.values.allSatisfy { $0 == 1 }, "\(sentBeforeKill)")
 
             // SIGKILL the victim: writes to its tickets come back once its lease (5 s) has lapsed and a
             // follower was elected: well within 10 s.
@@ -114,7 +118,24 @@ import TicketflowTesting
             }
             let digest = try await Self.replicasAgree(cluster)
             #expect(digest.status == 0, "\(digest.stdout)")
+            let sent = try Self.notificationsSent(cluster)
+            let again = sentBeforeKill.keys.filter { sent[$0] != 1 }.sorted()
+            #expect(again.isEmpty, "notifications sent before the failover sent again: \(again.map { "\($0) ×\(sent[$0] ?? 0)" })")
         }
+    }
+
+    /// How many times each notification was sent, by every node's log (the default workflow
+    /// has no webhook: a delivery is a log line).
+    static func notificationsSent(_ cluster: Cluster) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for node in cluster.config.nodes {
+            let log = try String(contentsOfFile: "\(cluster.dir)/\(node.name)/node.log", encoding: .utf8)
+            for line in log.split(separator: "\n") {
+                guard let range = line.range(of: "] notification ") else { continue }
+                counts[String(line[range.upperBound...].prefix { $0 != " " }), default: 0] += 1
+            }
+        }
+        return counts
     }
 }
 

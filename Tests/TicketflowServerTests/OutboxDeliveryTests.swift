@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 import NIOCore
 import Testing
 import TicketflowCore
@@ -98,6 +99,94 @@ final class Receiver: @unchecked Sendable {
         #expect(Set(requests.map(\.key)).count == 1)
         #expect(requests.first?.key.hasPrefix("1/") == true)
         #expect(requests.allSatisfy { $0.body.contains("Hello Ann") && $0.body.contains("\"ticket\":\"1\"") })
+    }
+}
+
+/// A partition's replication as the node sees it, reduced to one follower in the same process:
+/// every batch goes, in its wire form, into a second store at once (what a follower writes), and
+/// writes can be refused as a partition without a majority in sync refuses them.
+final class ApplyingReplicator: BatchReplicator {
+    let follower: Store
+    private let state = Mutex<(index: UInt64, refusal: String?)>((0, nil))
+    init(follower: Store) { self.follower = follower }
+
+    func refuse(_ reason: String?) { state.withLock { $0.refusal = reason } }
+    func refusal() -> String? { state.withLock { $0.refusal } }
+    func propose(_ batch: CommitBatch) throws -> LogMark {
+        try follower.commitWaiting(try CommitBatch(wireBytes: batch.wireBytes()))
+        return state.withLock { s in s.index += 1; return LogMark(index: s.index, epoch: 1) }
+    }
+    func acknowledged(_ mark: LogMark) async throws {}
+    func localWriteFailed(_ reason: String) {}
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ReplicatedOutboxTests {
+    /// A delivery's outcome is written in the journal's batch, so it reaches the replicas: a
+    /// replica that takes the partition over has nothing left to send. While the partition
+    /// takes no writes, nothing is sent (it could not be recorded, and would go again).
+    @Test func deliveriesAreRecordedOnTheReplicasAndNotSentAgainAfterATakeover() async throws {
+        let receiver = Receiver(failures: 1)
+        let server = receiver.start()
+        defer { server.cancel() }
+        for _ in 0..<500 where receiver.port == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let source = """
+        workflow: hooks
+        lines: [{name: L1, queue: q1}]
+        delivery: {webhook: "http://127.0.0.1:\(receiver.port)/hook"}
+        templates: {hello: "Hello {{ticket.requester.name}}"}
+        triggers:
+          - {name: greet, on: ticket.created, then: [{notify: {to: requester, template: hello}}]}
+        """
+        let workflow = try #require(WorkflowLoader.load(text: source, allowedWebhookHosts: ["127.0.0.1"]).workflow)
+        let dir = try TestSupport.temporaryDirectory("tf-outbox-replicated")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = VirtualClock(start: Instant(iso8601: "2027-01-04T09:00:00Z")!)
+        let leaderStore = try Store(path: dir + "/leader.sqlite")
+        let replicator = ApplyingReplicator(follower: try Store(path: dir + "/follower.sqlite"))
+        let node = try DurableNode(store: leaderStore, defaultWorkflow: (workflow, source, .file("test")), clock: clock,
+                                   allowedWebhookHosts: ["127.0.0.1"], replicator: replicator)
+        _ = try await node.start()
+        for name in ["Ann", "Bob", "Cy"] {
+            _ = try await node.create(NewTicket(id: "", subject: "s", requester: Requester(name: name, email: "\(name)@example.com")), idempotencyKey: nil)
+        }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let delivery = OutboxDelivery(node: node, clock: clock, logger: logger)
+        let session = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = session.shutdown() }
+
+        // No writes taken: nothing is sent.
+        replicator.refuse("1 of 3 replicas in sync, 2 needed")
+        #expect(await delivery.deliverDue(client: session) == 0)
+        #expect(receiver.requests.isEmpty)
+        replicator.refuse(nil)
+
+        #expect(await delivery.deliverDue(client: session) == 3)   // the first fails (HTTP 500), two arrive
+        let failed = try replicator.follower.stateDigest()
+        #expect(Self.sameState(failed, try leaderStore.stateDigest()))
+        #expect(failed.notifications == 3 && failed.delivered == 2)
+        clock.advance(by: .seconds(1))
+        #expect(await delivery.deliverDue(client: session) == 1)   // the retry arrives
+        let digest = try replicator.follower.stateDigest()
+        #expect(Self.sameState(digest, try leaderStore.stateDigest()), "the follower holds the leader's outbox, delivery marks included")
+        #expect(digest.notifications == 3 && digest.delivered == 3)
+        #expect(receiver.requests.count == 4)
+
+        // The follower's replica taken over: nothing is due there.
+        let standIn = try DurableNode(store: replicator.follower, defaultWorkflow: (workflow, source, .file("test")), clock: clock,
+                                      allowedWebhookHosts: ["127.0.0.1"])
+        _ = try await standIn.start()
+        clock.advance(by: .minutes(30))
+        #expect(try await standIn.outboxDue(limit: 100).isEmpty)
+        #expect(await OutboxDelivery(node: standIn, clock: clock, logger: logger).deliverDue(client: session) == 0)
+        #expect(receiver.requests.count == 4)
+    }
+
+    /// Equal but for the log position (this follower keeps none).
+    static func sameState(_ a: StateDigest, _ b: StateDigest) -> Bool {
+        var b = b
+        b.position = a.position
+        return a == b
     }
 }
 

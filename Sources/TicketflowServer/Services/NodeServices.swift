@@ -49,7 +49,8 @@ struct OutboxDelivery: Service {
         try await client.shutdown()
     }
 
-    /// One pass over due notifications; returns how many were attempted.
+    /// One pass over due notifications; returns how many were attempted and recorded (0: the
+    /// loop pauses before the next pass).
     func deliverDue(client: HTTPClient) async -> Int {
         let due: [OutboxItem]
         do { due = try await node.outboxDue(limit: Self.passLimit) } catch {
@@ -57,11 +58,21 @@ struct OutboxDelivery: Service {
             return 0
         }
         guard !due.isEmpty else { return 0 }
+        // What is delivered must be recorded, or it is sent again at the next pass: while the
+        // node takes no writes (a partition without a majority in sync, say), nothing is sent.
+        if let refusal = await node.writeRefusal() {
+            logger.debug("outbox waits: \(refusal)")
+            return 0
+        }
         let webhook = await node.workflow.webhook
+        // Outcomes are recorded a few at a time, in the journal (replicated with it), and all of
+        // them before the next pass reads what is due.
+        var marks: [OutboxMark] = []
         for item in due {
+            if marks.count >= Self.recordEvery, !(await record(&marks)) { return 0 }
             guard let webhook else {
                 logger.info("notification \(item.id) to \(item.recipient) [\(item.template)]: \(item.body)")
-                await record { try await node.markDelivered(item.id) }
+                marks.append(.delivered(id: item.id, at: clock.now()))
                 continue
             }
             var request = HTTPClientRequest(url: webhook)
@@ -76,21 +87,31 @@ struct OutboxDelivery: Service {
                 // The body is not used; reading a bounded part of it lets the connection be reused.
                 _ = try await response.body.collect(upTo: 64 << 10)
                 guard (200..<300).contains(response.status.code) else { throw DeliveryError(status: Int(response.status.code)) }
-                await record { try await node.markDelivered(item.id) }
+                marks.append(.delivered(id: item.id, at: clock.now()))
             } catch {
                 // 1 s, 2 s, 4 s … capped at 10 minutes.
                 let backoff = TimeSpan.seconds(Int64(min(600, 1 << min(item.attempts, 10))))
                 logger.warning("delivery of \(item.id) failed (attempt \(item.attempts + 1)): \(error); retrying in \(backoff)")
-                await record { try await node.markFailed(item.id, error: "\(error)", retryAt: clock.now() + backoff) }
+                marks.append(.failed(id: item.id, error: "\(error)", retryAt: clock.now() + backoff))
             }
         }
-        return due.count
+        return await record(&marks) ? due.count : 0
     }
 
-    /// Records a delivery's outcome. Failing to record it is logged, not fatal: the item stays
-    /// due and is delivered again (at least once, with the same `Idempotency-Key`).
-    func record(_ write: () async throws -> Void) async {
-        do { try await write() } catch { logger.error("outbox state not recorded; the notification will be sent again: \(error)") }
+    /// Delivery outcomes recorded per journal batch, at most: a crash loses at most these
+    /// (their notifications are sent again, with the same `Idempotency-Key`).
+    static let recordEvery = 16
+
+    /// Records delivery outcomes and empties `marks`. Failing to record them is logged, not
+    /// fatal: the items stay due and are delivered again (at least once, same `Idempotency-Key`).
+    /// Whether they were recorded; when not, the pass ends (the loop pauses before the next).
+    func record(_ marks: inout [OutboxMark]) async -> Bool {
+        defer { marks = [] }
+        do { try await node.recordOutbox(marks) } catch {
+            logger.error("the outcome of \(marks.count) deliveries was not recorded; they will be sent again: \(error)")
+            return false
+        }
+        return true
     }
 
     struct DeliveryError: Error, CustomStringConvertible {

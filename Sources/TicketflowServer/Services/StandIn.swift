@@ -15,10 +15,12 @@ public final class StandIn: Sendable {
     public let shard: String
     public let node: DurableNode
     public let responder: Router<NodeRequestContext>.Responder
+    /// The node's logger with the partition in its metadata: the requests' context carries it.
+    public let logger: Logger
     private let tasks: Mutex<[Task<Void, Never>]>
 
-    init(shard: String, node: DurableNode, responder: Router<NodeRequestContext>.Responder, tasks: [Task<Void, Never>]) {
-        self.shard = shard; self.node = node; self.responder = responder; self.tasks = Mutex(tasks)
+    init(shard: String, node: DurableNode, responder: Router<NodeRequestContext>.Responder, logger: Logger, tasks: [Task<Void, Never>]) {
+        self.shard = shard; self.node = node; self.responder = responder; self.logger = logger; self.tasks = Mutex(tasks)
     }
 
     /// A task that lives as long as the stand-in (the cluster's routing, say).
@@ -61,7 +63,7 @@ public struct StandInFactory: Sendable {
                 Task { await node.runTimers() },
                 Task { do { try await delivery.run() } catch { logger.error("outbox of \(shard): \(error)") } },
             ]
-            return StandIn(shard: shard, node: node, responder: router.buildResponder(), tasks: tasks)
+            return StandIn(shard: shard, node: node, responder: router.buildResponder(), logger: logger, tasks: tasks)
         }
     }
 }
