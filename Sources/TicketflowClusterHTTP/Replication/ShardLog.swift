@@ -269,18 +269,24 @@ final class ShardLog: BatchReplicator, Sendable {
         let copy = try Store(path: path)
         let mark = try copy.logPosition()
         try copy.close()
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        logger.notice("partition \(shard): sending \(follower) a copy of the store (\(bytes.count) bytes, at \(mark))")
-        var offset = 0
+        // Read a piece at a time: a store of any size costs one piece of memory.
+        let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? file.close() }   // read only: nothing to lose on close
+        let size = try file.seekToEnd()
+        try file.seek(toOffset: 0)
+        logger.notice("partition \(shard): sending \(follower) a copy of the store (\(size) bytes, at \(mark))")
+        let position = LogPosition(index: mark.index, epoch: Epoch(mark.epoch))
+        var offset: UInt64 = 0
         var replies = ReplicationMessages(shard: shard, [])
         repeat {
-            let end = min(bytes.count, offset + SnapshotChunk.size)
-            let last = end == bytes.count
-            replies = try await links.install(SnapshotChunk(shard: shard, epoch: epoch, offset: UInt64(offset), bytes: Array(bytes[offset..<end]),
-                                                            end: last ? LogPosition(index: mark.index, epoch: Epoch(mark.epoch)) : nil), to: follower)
+            let piece = try file.read(upToCount: SnapshotChunk.size) ?? Data()
+            guard !piece.isEmpty else { throw ReplicationStopped("the copy for \(follower) ended at \(offset) of \(size) bytes") }
+            let end = offset + UInt64(piece.count)
+            replies = try await links.install(SnapshotChunk(shard: shard, epoch: epoch, offset: offset, bytes: [UInt8](piece),
+                                                            end: end >= size ? position : nil), to: follower)
             offset = end
-        } while offset < bytes.count
-        return (LogPosition(index: mark.index, epoch: Epoch(mark.epoch)), replies)
+        } while offset < size
+        return (position, replies)
     }
 
     // MARK: Following
