@@ -166,11 +166,12 @@ public final class ClusterGateway: Sendable {
         return Date().timeIntervalSince(last) <= Self.livenessWindow
     }
 
-    /// Whether `member` answers, waiting up to `firstContactWait` for one never heard from
-    /// (a peer that was alive and went silent is down at once: no wait).
+    /// Whether `member` answers, waiting up to `firstContactWait` for one never heard from, or
+    /// (in a replicated cluster, which follows members' leases in etcd) started again since it
+    /// was last heard; a peer that was alive and went silent is down at once: no wait.
     func awaitAlive(_ member: String) async -> Bool {
         if isAlive(member) { return true }
-        guard (system.transport.liveness[member] ?? nil) == nil else { return false }
+        if let heard = system.transport.liveness[member] ?? nil, replicas?.restarted(member, after: heard) != true { return false }
         let deadline = ContinuousClock.now + Self.firstContactWait
         while ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))   // cancelled: the loop ends at the deadline anyway

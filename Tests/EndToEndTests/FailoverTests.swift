@@ -104,6 +104,12 @@ import TicketflowTesting
             // The victim comes back: it takes its partition back (a copy of the stand-in's store) and
             // serves it again; what was written while it was down is there.
             #expect(try cluster.script("start-local.sh", [victim]) == 0)
+            // At once, through the other nodes too: a peer that started again since they last heard
+            // from it is waited for (up to 2 s), not answered 503 as if still down.
+            for name in names where name != victim {
+                let read = try await clients[name]!.get("/api/v1/tickets/\(onN2[0])")
+                #expect(read.status == 200, "read through \(name) right after \(victim) came back: \(read.status) \(read.text)")
+            }
             let after = try await clients[survivor]!.post("/api/v1/tickets/\(onN2[0])/comments", ["body": "its node is back", "public": false])
             #expect(after.status == 201 && after.headers["x-ticketflow-node"] == victim, "\(after.status) \(after.headers) \(after.text)")
             let ticket = try await clients[survivor]!.get("/api/v1/tickets/\(onN2[0])")

@@ -31,6 +31,10 @@ final class ReplicaHost: Service, Sendable {
     /// home node), and when it gives one up.
     private let standIns = Mutex<StandInHooks?>(nil)
 
+    /// Each member's incarnation — the lease its process holds its membership key under — and
+    /// when this node saw it change (distant past for the one found first).
+    private let incarnations = Mutex<[String: (lease: Int64, since: Date)]>([:])
+
     struct Leader: Sendable, Equatable { var node: String; var epoch: Int64 }
     struct StandInHooks: Sendable {
         var start: @Sendable (ShardLog) async throws -> Void
@@ -95,6 +99,12 @@ final class ReplicaHost: Service, Sendable {
             return ReplicaGroupView(partition: shard, replicas: config.replicaSet(of: shard), leader: leader?.node, epoch: leader?.epoch,
                                     position: shards[shard].map { "\($0.position)" })
         }
+    }
+
+    /// Whether `member` started again (a new lease in etcd) after `heard`, when this node last
+    /// heard from it: a restarted peer this node has not heard from yet, worth waiting for.
+    func restarted(_ member: String, after heard: Date) -> Bool {
+        incarnations.withLock { $0[member] }.map { $0.since > heard } ?? false
     }
 
     private func key(_ shard: String) -> String { config.etcdPrefix + "leaders/" + shard }
@@ -241,6 +251,16 @@ final class ReplicaHost: Service, Sendable {
         var now: [String: Leader] = [:]
         for kv in held { now[String(kv.key.dropFirst((config.etcdPrefix + "leaders/").count))] = Leader(node: kv.value, epoch: kv.createRevision) }
         leaders.withLock { $0 = now }
+        let membersPrefix = config.etcdPrefix + "members/"
+        let members = try await etcd.keys(prefix: membersPrefix)
+        let looked = Date()
+        incarnations.withLock { known in
+            for kv in members {
+                let name = String(kv.key.dropFirst(membersPrefix.count))
+                guard known[name]?.lease != kv.lease else { continue }
+                known[name] = (kv.lease, known[name] == nil ? .distantPast : looked)
+            }
+        }
         let lease = membership.currentLease
         for (shard, log) in shards.sorted(by: { $0.key < $1.key }) {
             let leader = now[shard]
