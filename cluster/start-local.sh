@@ -2,7 +2,8 @@
 # Starts the nodes of a cluster file (default cluster/local.yaml) that are not running, in
 # the background. Each node writes its log to data/<node>/node.log and its pid to
 # data/<node>/node.pid. Makes the nodes' CurveZMQ keys where missing (ticketflow cluster
-# keys), starts the file's etcd when it is local (data/etcd, its pid in data/etcd.pid), and waits until each started node is ready — /readyz: it has heard every peer that
+# keys), starts the file's etcd when it is local (data/etcd, its pid in data/etcd.pid), and waits until each of its nodes — started now, or found running (a
+# supervisor may have just started it again) — is ready: /readyz, it has heard every peer that
 # is up (at most 60 s). Each node runs under a small supervisor loop that starts it again
 # when it exits with 75 (it gave up a partition it leads no more: docs/replication.md).
 #
@@ -37,6 +38,8 @@ while IFS=$'\t' read -r name http _ data _; do
   pidfile="$data/node.pid"
   if [ -f "$pidfile" ] && is_node "$(cat "$pidfile")" "$name"; then
     echo "$name already running (pid $(cat "$pidfile"))"
+    # Waited for too: it may have been started again by its supervisor a moment ago.
+    started+=("$name $http - $data")
     continue
   fi
   rm -f "$pidfile"
@@ -62,7 +65,11 @@ for entry in "${started[@]}"; do
   for _ in $(seq 1 600); do
     # Ready, not only alive: the node has heard every peer that is up (GET /readyz).
     if curl -fs --max-time 1 "http://$http/readyz" >/dev/null 2>&1; then echo "$name ready"; continue 2; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if [ "$pid" = - ]; then
+      # Already running before this script: its supervisor is not ours to watch; the node is
+      # waited for while its pid file names a live process (a restart rewrites it).
+      kill -0 "$(cat "$data/node.pid" 2>/dev/null || echo 0)" 2>/dev/null || sleep 0.2
+    elif ! kill -0 "$pid" 2>/dev/null; then
       echo "$name exited during start; the end of $data/node.log:" >&2
       tail -n 5 "$data/node.log" >&2
       rm -f "$data/node.pid"

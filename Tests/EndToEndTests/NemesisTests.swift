@@ -220,6 +220,13 @@ struct NemesisTests {
                   + recoveries.map { "\($0.fault) \($0.seconds.map { String(format: "%.1f s", $0) } ?? "never")" }.joined(separator: "; "))
             #expect(recoveries.allSatisfy { ($0.seconds ?? 99) < 10 }, "writes back within 10 s of every fault")
             if !retried.isEmpty { print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0])") }
+            // Nodes deposed without a fault of their own (a lease not renewed in time on the busy
+            // machine, say) exit 75 and are started again by their supervisor: counted here.
+            let restarts = try names.map { name -> String in
+                let log = try String(contentsOfFile: "\(cluster.dir)/\(name)/node.log", encoding: .utf8)
+                return "\(name) \(log.components(separatedBy: "exited with 75").count - 1)"
+            }
+            print("nemesis: restarts after exit 75 (deposed, by the supervisor): \(restarts.joined(separator: ", "))")
             if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0) {
                 // Kept for a post-mortem: the nodes' logs and stores.
                 let kept = FileManager.default.temporaryDirectory.path + "/tf-nemesis-failed-\(ProcessInfo.processInfo.processIdentifier)"
