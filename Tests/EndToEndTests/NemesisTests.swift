@@ -167,10 +167,18 @@ struct NemesisTests {
             let creates = await ledger.creates, sent = await ledger.sent, comments = await ledger.comments
             var lost: [String] = []
             var retried: [String] = []
+            var peersAtFirst503 = ""
+            let checkStarted = ContinuousClock.now
             for (subject, id) in creates {
                 var reply = try await clients[0].get("/api/v1/tickets/\(id)")
                 // A partition being handed back answers 503 for a moment: asked again.
                 for _ in 0..<100 where reply.status == 503 {
+                    if retried.isEmpty {
+                        // What n1 knew of its peers when it first answered 503 (for the figures below).
+                        let members = try await clients[0].get("/api/v1/cluster").json?["members"] as? [[String: Any]] ?? []
+                        peersAtFirst503 = "\(ContinuousClock.now - checkStarted) into the check, " + members.map { "\($0["name"] ?? "?") alive \($0["alive"] ?? "?") heard \($0["last_heard_ms_ago"] ?? "?") ms ago" }
+                            .joined(separator: ", ")
+                    }
                     retried.append("\(id): \(reply.text.prefix(160))")
                     try await Task.sleep(for: .milliseconds(200))
                     reply = try await clients[0].get("/api/v1/tickets/\(id)")
@@ -219,7 +227,10 @@ struct NemesisTests {
             print("nemesis: per fault, writes to the node's partition back after: "
                   + recoveries.map { "\($0.fault) \($0.seconds.map { String(format: "%.1f s", $0) } ?? "never")" }.joined(separator: "; "))
             #expect(recoveries.allSatisfy { ($0.seconds ?? 99) < 10 }, "writes back within 10 s of every fault")
-            if !retried.isEmpty { print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0])") }
+            if !retried.isEmpty {
+                print("nemesis: reads answered 503 and retried: \(retried.count), first: \(retried[0]); n1 then saw: \(peersAtFirst503)")
+            }
+            print("nemesis: the checker read everything in \(ContinuousClock.now - checkStarted)")
             // Nodes deposed without a fault of their own (a lease not renewed in time on the busy
             // machine, say) exit 75 and are started again by their supervisor: counted here.
             let restarts = try names.map { name -> String in
@@ -227,7 +238,8 @@ struct NemesisTests {
                 return "\(name) \(log.components(separatedBy: "exited with 75").count - 1)"
             }
             print("nemesis: restarts after exit 75 (deposed, by the supervisor): \(restarts.joined(separator: ", "))")
-            if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0) {
+            if !(lost.isEmpty && lostComments.isEmpty && duplicated.isEmpty && phantom.isEmpty && digest.status == 0
+                 && recoveries.allSatisfy({ ($0.seconds ?? 99) < 10 })) {
                 // Kept for a post-mortem: the nodes' logs and stores.
                 let kept = FileManager.default.temporaryDirectory.path + "/tf-nemesis-failed-\(ProcessInfo.processInfo.processIdentifier)"
                 _ = try? cluster.script("stop-local.sh")
