@@ -36,7 +36,14 @@ struct ClusterMiddleware: RouterMiddleware {
                 let p = gateway.map.partition(forKey: key)
                 return try await forward(request, context, to: gateway.map.owner(of: p), why: "Idempotency-Key \(key) (partition \(p))", next: next)
             case .create:
-                return try await forward(request, context, to: gateway.nextCreateTarget(), why: "this create", next: next)
+                // A create without a key may go to any node that takes it: one found silent is
+                // passed over for the next live one (nothing was sent to it: nothing can double).
+                var target = gateway.nextCreateTarget()
+                for _ in 1..<gateway.config.nodes.count where target != gateway.me {
+                    if await gateway.awaitAlive(gateway.leader(of: target)) { break }
+                    target = gateway.nextCreateTarget()
+                }
+                return try await forward(request, context, to: target, why: "this create", next: next)
             case .gather(let view):
                 return try await gather(view, request, context, next: next)
             case .everyNode:

@@ -35,7 +35,13 @@ import TicketflowTesting
             var acknowledged: [String: String] = [:]   // id → subject
             for n in 1...30 {
                 let key = n.isMultiple(of: 2) ? "failover-\(n)" : nil
-                let reply = try await clients[names[n % 3]]!.post("/api/v1/tickets", newTicket(n), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+                var reply = try await clients[names[n % 3]]!.post("/api/v1/tickets", newTicket(n), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+                // A keyed create is retried on 503 as clients are told to (the same key: never twice);
+                // on a busy machine a peer's heartbeat may come late. One without a key goes to a live node.
+                for _ in 0..<25 where reply.status == 503 && key != nil {
+                    try await Task.sleep(for: .milliseconds(200))
+                    reply = try await clients[names[n % 3]]!.post("/api/v1/tickets", newTicket(n), headers: ["Idempotency-Key": key!])
+                }
                 try #require(reply.status == 201, "create \(n): \(reply.text)")
                 acknowledged[try #require(reply.json?["id"] as? String)] = "Replicated ticket \(n)"
             }

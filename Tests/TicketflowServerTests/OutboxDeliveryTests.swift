@@ -47,18 +47,16 @@ final class Receiver: @unchecked Sendable {
                               logger: logger)
         return Task { try await app.run() }
     }
-}
 
-@Suite(.timeLimit(.minutes(1))) struct OutboxDeliveryTests {
-    @Test func failedDeliveriesAreRetriedWithBackoffUntilTheyArrive() async throws {
-        let receiver = Receiver(failures: 2)
-        let server = receiver.start()
-        defer { server.cancel() }
-        for _ in 0..<500 where receiver.port == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        let port = receiver.port
-        #expect(port != 0)
+    /// The port once the receiver listens (at most 5 s after `start`), 0 if it never does.
+    func listening() async throws -> Int {
+        for _ in 0..<500 where port == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        return port
+    }
 
-        let source = """
+    /// A workflow that greets each new ticket's requester through this receiver.
+    static func greetingWorkflow(port: Int) -> String {
+        """
         workflow: hooks
         lines: [{name: L1, queue: q1}]
         delivery: {webhook: "http://127.0.0.1:\(port)/hook"}
@@ -66,6 +64,17 @@ final class Receiver: @unchecked Sendable {
         triggers:
           - {name: greet, on: ticket.created, then: [{notify: {to: requester, template: hello}}]}
         """
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct OutboxDeliveryTests {
+    @Test func failedDeliveriesAreRetriedWithBackoffUntilTheyArrive() async throws {
+        let receiver = Receiver(failures: 2)
+        let server = receiver.start()
+        defer { server.cancel() }
+        let port = try await receiver.listening()
+        #expect(port != 0)
+        let source = Receiver.greetingWorkflow(port: port)
         // A loopback webhook is refused unless the node's configuration admits it.
         #expect(WorkflowLoader.load(text: source).errors.map(\.rule) == ["webhook-internal"])
         let workflow = try #require(WorkflowLoader.load(text: source, allowedWebhookHosts: ["127.0.0.1"]).workflow)
@@ -128,15 +137,9 @@ final class ApplyingReplicator: BatchReplicator {
         let receiver = Receiver(failures: 1)
         let server = receiver.start()
         defer { server.cancel() }
-        for _ in 0..<500 where receiver.port == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        let source = """
-        workflow: hooks
-        lines: [{name: L1, queue: q1}]
-        delivery: {webhook: "http://127.0.0.1:\(receiver.port)/hook"}
-        templates: {hello: "Hello {{ticket.requester.name}}"}
-        triggers:
-          - {name: greet, on: ticket.created, then: [{notify: {to: requester, template: hello}}]}
-        """
+        let port = try await receiver.listening()
+        #expect(port != 0)
+        let source = Receiver.greetingWorkflow(port: port)
         let workflow = try #require(WorkflowLoader.load(text: source, allowedWebhookHosts: ["127.0.0.1"]).workflow)
         let dir = try TestSupport.temporaryDirectory("tf-outbox-replicated")
         defer { try? FileManager.default.removeItem(atPath: dir) }
