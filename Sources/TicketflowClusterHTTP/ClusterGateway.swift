@@ -196,12 +196,15 @@ public final class ClusterGateway: Sendable {
         return Readiness(status: waiting.isEmpty ? .ready : .notReady, waitingFor: waiting)
     }
 
-    /// The node a create without an Idempotency-Key goes to: live members in turn.
+    /// The node a create without an Idempotency-Key goes to: live members in turn — those
+    /// whose partition's leader was heard from lately (`liveMembers`), as routing counts them,
+    /// since that leader is where the create runs.
     func nextCreateTarget() -> String {
-        let heard = system.transport.liveness
-        let live = config.nodes.map(\.name).filter { isAlive($0, heard: heard) }
+        let live = liveMembers()
+        let targets = members.filter(live.contains)
+        guard !targets.isEmpty else { return me }   // none heard: this node answers for itself
         let turn = roundRobin.add(1, ordering: .relaxed).newValue
-        return live[turn % live.count]
+        return targets[turn % targets.count]
     }
 
     // MARK: Calls to peers
