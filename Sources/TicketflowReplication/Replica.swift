@@ -17,8 +17,14 @@ public struct Replica: Sendable {
     }
 
     public let me: String
-    /// Every replica of the partition, this one included.
-    public let members: [String]
+    /// The partition's replicas — voters: an entry is acknowledged once a majority of them has
+    /// it, and only they stand in elections. This one is among them, except on a learner (a
+    /// node catching up before it joins) and on a leader that has just removed itself.
+    public private(set) var members: [String]
+    /// Leader: nodes catching up before they join `members` (sent everything, counted for nothing).
+    public private(set) var learners: [String] = []
+    /// Leader: a change of `members` under way (see `beginChange`).
+    public private(set) var change: MembershipChange?
     public private(set) var epoch: Epoch = .none
     public private(set) var role: Role = .follower(leader: nil)
     /// The log after `base`, as this replica holds it on disk. A follower applies what it
@@ -43,14 +49,17 @@ public struct Replica: Sendable {
     /// A replica whose store holds everything up to `base` (and, for a leader being tested,
     /// `log` after it).
     public init(me: String, members: [String], base: LogPosition = .start, log: [LogEntry] = [], epoch: Epoch = .none, committed: UInt64 = 0) {
-        precondition(members.contains(me), "a replica is one of the members")
         self.me = me; self.members = members; self.base = base; self.log = log; self.epoch = epoch; self.committed = committed
     }
 
     public var last: LogPosition { log.last.map { LogPosition(index: $0.index, epoch: $0.epoch) } ?? base }
     public var isLeader: Bool { role == .leader }
     var majority: Int { members.count / 2 + 1 }
-    var followers: [String] { members.filter { $0 != me } }
+    /// Everyone a leader sends to: the other members, the learners, and the nodes a change adds.
+    public var followers: [String] {
+        var seen: Set<String> = [me]
+        return (members + learners + (change?.new ?? [])).filter { seen.insert($0).inserted }
+    }
 
     /// The position of entry `index`, nil when it is before `base` (compacted) or after the end.
     func position(at index: UInt64) -> LogPosition? {
@@ -146,7 +155,8 @@ public struct Replica: Sendable {
         var candidate = last.index
         while candidate > committed {
             let holders = members.filter { (matched[$0] ?? 0) >= candidate }.count
-            if holders >= majority, position(at: candidate)?.epoch == epoch {
+            let newHolders = change.map { c in c.new.filter { (matched[$0] ?? 0) >= candidate }.count } ?? Int.max
+            if holders >= majority, newHolders >= (change?.new.count ?? 0) / 2 + 1, position(at: candidate)?.epoch == epoch {
                 committed = candidate
                 return [.acknowledge(upTo: candidate)]
             }
@@ -163,7 +173,7 @@ public struct Replica: Sendable {
         let wasLeader = isLeader
         epoch = newer
         role = .follower(leader: nil)
-        matched = [:]; next = [:]
+        matched = [:]; next = [:]; learners = []; change = nil
         return wasLeader ? [.stepDown(newer: newer)] : []
     }
 
@@ -172,13 +182,75 @@ public struct Replica: Sendable {
     public mutating func resign() {
         guard isLeader else { return }
         role = .follower(leader: nil)
-        matched = [:]; next = [:]
+        matched = [:]; next = [:]; learners = []; change = nil
+    }
+
+    // MARK: Changing the replicas
+
+    /// Leader: `node` starts catching up — sent everything from where it stands, counted for
+    /// nothing until a change makes it a member.
+    public mutating func addLearner(_ node: String) -> [ReplicaAction] {
+        guard isLeader, node != me, !members.contains(node), !learners.contains(node) else { return [] }
+        learners.append(node)
+        matched[node] = 0
+        next[node] = last.index + 1
+        return sendAppend(to: node)
+    }
+
+    /// Leader: stops sending to a learner that will not join after all.
+    public mutating func dropLearner(_ node: String) {
+        guard learners.contains(node), change?.new.contains(node) != true else { return }
+        learners.removeAll { $0 == node }
+        matched[node] = nil; next[node] = nil
+    }
+
+    /// Leader: starts replacing `members` by `new`, which adds at most one node (a learner)
+    /// and removes at most one. From now on an entry is acknowledged only once a majority of
+    /// each set holds it; everything acknowledged before is on a majority of the old set, which
+    /// shares a member with any majority of the new one, so once the node added holds it too
+    /// (`changeIsReady`) it is on a majority of the new set as well: the coordinator may then
+    /// record `new` (an election from then on counts the new set) and call `finishChange`.
+    public mutating func beginChange(to new: [String]) -> Bool {
+        guard isLeader, change == nil, !new.isEmpty, Set(new).count == new.count else { return false }
+        let added = new.filter { !members.contains($0) }, removed = members.filter { !new.contains($0) }
+        guard added.count <= 1, removed.count <= 1, added.allSatisfy(learners.contains), !(added.isEmpty && removed.isEmpty) else { return false }
+        change = MembershipChange(old: members, new: new, from: committed)
+        return true
+    }
+
+    /// Leader: whether the change under way may be recorded — every node it adds holds every
+    /// entry acknowledged before it began.
+    public var changeIsReady: Bool {
+        guard let change else { return false }
+        return change.new.filter { !change.old.contains($0) }.allSatisfy { (matched[$0] ?? 0) >= change.from }
+    }
+
+    /// Leader: the coordinator recorded the new set — it alone counts from now on. A leader
+    /// that removed itself acknowledges with the new set until it steps down.
+    public mutating func finishChange() -> [ReplicaAction] {
+        guard let change else { return [] }
+        members = change.new
+        learners.removeAll { change.new.contains($0) }
+        self.change = nil
+        let keep = Set(followers + [me])
+        matched = matched.filter { keep.contains($0.key) }
+        next = next.filter { keep.contains($0.key) }
+        return advanceCommit()
+    }
+
+    /// Leader: the change could not be recorded; the old set counts alone again.
+    public mutating func abortChange() { change = nil }
+
+    /// Follower: the coordinator recorded a new set of replicas (a leader's change, read back).
+    public mutating func reconfigure(members new: [String]) {
+        guard !isLeader else { return }
+        members = new
     }
 
     // MARK: Receiving
 
     public mutating func receive(_ message: ReplicationMessage, from sender: String) -> [ReplicaAction] {
-        guard members.contains(sender), sender != me else { return [] }
+        guard sender != me, members.contains(sender) || followers.contains(sender) else { return [] }
         if message.epoch < epoch {
             // From an older leader (or about one): tell it, change nothing.
             if case .append = message { return [.send(to: sender, .stale(epoch: epoch))] }
@@ -189,7 +261,7 @@ public struct Replica: Sendable {
             let wasLeader = isLeader
             epoch = message.epoch
             role = .follower(leader: nil)
-            matched = [:]; next = [:]
+            matched = [:]; next = [:]; learners = []; change = nil
             if wasLeader { actions.append(.stepDown(newer: epoch)) }
         }
         switch message {

@@ -72,3 +72,11 @@ public enum ReplicaAction: Hashable, Sendable {
     /// not: send it a copy of the store (the follower then calls `installed(snapshot:from:)`).
     case sendSnapshot(to: String)
 }
+
+/// A change of a partition's replicas under way: the set before, the set after, and what was
+/// acknowledged when it began (a node it adds must hold that much before it counts).
+public struct MembershipChange: Hashable, Sendable {
+    public var old: [String]
+    public var new: [String]
+    public var from: UInt64
+}

@@ -231,3 +231,99 @@ extension ReplicationTests {
         #expect(cluster.disk["c"]!.count == 41)
     }
 }
+
+/// Changing a partition's replicas one at a time (docs/replication.md, "Changing the
+/// replicas"): a fourth node catches up as a learner, then replaces one member under the joint
+/// rule, with drops, duplicates and reordering throughout; then the leader dies and the new
+/// set elects a successor. No acknowledged batch may be lost at any point.
+@Suite struct ReplicaSetChangeTests {
+    typealias Cluster = ReplicationTests.Cluster
+
+    /// Which of `set` hold entry `index` on disk.
+    static func holders(_ cluster: Cluster, _ index: UInt64, in set: [String]) -> [String] {
+        set.filter { cluster.disk[$0, default: []].count >= Int(index) }
+    }
+
+    @Test(arguments: 1...30)
+    func aLearnerReplacesAMemberAndNoAcknowledgedBatchIsLost(seed: UInt64) {
+        var cluster = Cluster(seed: seed)
+        cluster.replicas["d"] = Replica(me: "d", members: ["a", "b", "c"])   // a learner: not a member yet
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        cluster.propose("a", 1...20, steps: 4, tickEvery: 5)
+        cluster.perform(cluster.replicas["a"]!.addLearner("d"), by: "a")
+        #expect(cluster.replicas["a"]!.followers.sorted() == ["b", "c", "d"])
+        cluster.propose("a", 21...40, steps: 4, tickEvery: 5)
+        // A learner counts for nothing: what a, b, c acknowledge is theirs alone to decide.
+        for (index, holders) in cluster.acknowledged {
+            #expect(Set(holders).intersection(["a", "b", "c"]).count >= 2, "seed \(seed): \(index) on \(holders.sorted())")
+        }
+        let strangerJoins = cluster.replicas["a"]!.beginChange(to: ["a", "b", "e"])
+        #expect(!strangerJoins, "only a learner may join")
+        let twoLeave = cluster.replicas["a"]!.beginChange(to: ["a", "d"])
+        #expect(!twoLeave, "one node in, one out, at a time")
+        let began = cluster.replicas["a"]!.beginChange(to: ["a", "b", "d"])
+        #expect(began)
+        let jointFrom = cluster.replicas["a"]!.committed
+        cluster.propose("a", 41...60, steps: 4, tickEvery: 5)
+        var rounds = 0
+        while !cluster.replicas["a"]!.changeIsReady, rounds < 500 {
+            cluster.tick("a"); for _ in 0..<6 { _ = cluster.step() }; rounds += 1
+        }
+        #expect(cluster.replicas["a"]!.changeIsReady, "seed \(seed): d never caught up")
+        // Joint: acknowledged since the change began means on a majority of both sets.
+        for (index, holders) in cluster.acknowledged where index > jointFrom {
+            #expect(Set(holders).intersection(["a", "b", "c"]).count >= 2 && Set(holders).intersection(["a", "b", "d"]).count >= 2,
+                    "seed \(seed): \(index) acknowledged on \(holders.sorted()) during the change")
+        }
+        // Ready: everything acknowledged so far is on a majority of the new set.
+        for index in stride(from: UInt64(1), through: cluster.replicas["a"]!.committed, by: 1) {
+            #expect(Self.holders(cluster, index, in: ["a", "b", "d"]).count >= 2, "seed \(seed): \(index) not on a majority of the new set")
+        }
+        // The coordinator records the new set; followers read it back; c is gone for good.
+        cluster.perform(cluster.replicas["a"]!.finishChange(), by: "a")
+        for name in ["b", "d"] { cluster.replicas[name]!.reconfigure(members: ["a", "b", "d"]) }
+        #expect(cluster.replicas["a"]!.members == ["a", "b", "d"] && cluster.replicas["a"]!.followers.sorted() == ["b", "d"])
+        cluster.pool.removeAll { $0.to == "c" || $0.from == "c" }
+        let before = cluster.acknowledged.count
+        for n in 61...80 {
+            cluster.propose("a", n)
+            for _ in 0..<Int(cluster.rng.next() % 4) { if !cluster.step() { break }; cluster.pool.removeAll { $0.to == "c" } }
+            if n % 5 == 0 { cluster.tick("a") }
+        }
+        for (index, holders) in cluster.acknowledged where index > UInt64(before) {
+            #expect(Set(holders).intersection(["a", "b", "d"]).count >= 2, "seed \(seed): \(index) on \(holders.sorted()) after the change")
+        }
+        // a dies; of the new set's majority {b, d} the more advanced log leads epoch 2.
+        let acknowledged = cluster.replicas["a"]!.committed
+        cluster.pool.removeAll { $0.from == "a" || $0.to == "c" }
+        let next = ["b", "d"].max { cluster.replicas[$0]!.last.index < cluster.replicas[$1]!.last.index }!
+        #expect(cluster.replicas[next]!.last.index >= acknowledged, "seed \(seed): the successor lacks an acknowledged batch")
+        cluster.perform(cluster.replicas[next]!.lead(epoch: Epoch(2)), by: next)
+        for n in 81...90 { cluster.propose(next, n) }
+        for _ in 0..<200 { cluster.tick(next); while cluster.step(faults: false) { cluster.pool.removeAll { $0.to == "c" } } }
+        #expect(Set(["a", "b", "d"].map { cluster.hash($0) }).count == 1, "seed \(seed): the new set's logs differ")
+        let final = cluster.disk[next, default: []]
+        #expect(final.count >= Int(acknowledged), "seed \(seed)")
+        #expect(final.prefix(Int(acknowledged)).allSatisfy { $0.epoch == Epoch(1) }, "seed \(seed): an acknowledged batch was replaced")
+        #expect(cluster.replicas[next]!.committed == UInt64(final.count))
+    }
+
+    /// A change that cannot be recorded is abandoned: the old set counts alone again, and the
+    /// learner can be dropped.
+    @Test func anAbortedChangeLeavesTheOldSet() {
+        var cluster = Cluster(seed: 5)
+        cluster.replicas["d"] = Replica(me: "d", members: ["a", "b", "c"])
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        cluster.perform(cluster.replicas["a"]!.addLearner("d"), by: "a")
+        let began = cluster.replicas["a"]!.beginChange(to: ["a", "b", "d"])
+        #expect(began)
+        cluster.replicas["a"]!.abortChange()
+        cluster.replicas["a"]!.dropLearner("d")
+        #expect(cluster.replicas["a"]!.followers.sorted() == ["b", "c"] && cluster.replicas["a"]!.members == ["a", "b", "c"])
+        cluster.cutOff = ["b"]
+        cluster.propose("a", 1...5, steps: 1, tickEvery: 1)
+        for _ in 0..<20 { cluster.tick("a"); while cluster.step(faults: false) {} }
+        #expect(cluster.replicas["a"]!.committed == 5, "a and c are a majority of the old set")
+        #expect(cluster.disk["d", default: []].isEmpty, "a dropped learner is sent nothing")
+    }
+}
