@@ -96,7 +96,7 @@ let package = Package(
         ]),
         .executableTarget(name: "ticketflow", dependencies: [
             "TicketflowCore", "TicketflowWorkflow", "TicketflowRuntime", "TicketflowStorm",
-            "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP", "TicketflowReplay", "TicketflowAPI",
+            "TicketflowStorage", "TicketflowServer", "TicketflowClusterHTTP", "TicketflowReplay", "TicketflowAPI", "TicketflowCoordination",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CMallocStats"),

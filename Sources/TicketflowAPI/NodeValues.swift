@@ -117,9 +117,12 @@ public struct ReplicaGroupView: Codable, Sendable, Equatable {
     public var epoch: Int64?
     /// Where this node's replica stands in the partition's log (`index@epoch`).
     public var position: String?
+    /// A node catching up to join the replicas (while its leader moves them), if any.
+    public var learner: String?
 
-    public init(partition: String, replicas: [String], leader: String?, epoch: Int64?, position: String?) {
+    public init(partition: String, replicas: [String], leader: String?, epoch: Int64?, position: String?, learner: String? = nil) {
         self.partition = partition; self.replicas = replicas; self.leader = leader; self.epoch = epoch; self.position = position
+        self.learner = learner
     }
 }
 

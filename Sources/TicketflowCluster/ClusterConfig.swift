@@ -38,21 +38,40 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
     /// How many nodes hold each node's partitions (docs/replication.md): 1, the default, keeps
     /// them on their home node alone; more needs etcd, and at most one per node.
     public var replication: Int?
+    /// The partitions' homes — what the ticket partitions are spread over, each a partition
+    /// of the replicated cluster named after the node it started on. Left out: the nodes'
+    /// names. Kept as it was when nodes are added or removed (docs/replication.md, "Changing
+    /// the nodes"), so no ticket moves: a node added holds replicas, a node removed leaves its
+    /// partition to be led by the others.
+    public var shards: [String]?
 
-    enum CodingKeys: String, CodingKey { case partitions, nodes, insecure, etcd, replication = "replication_factor" }
+    enum CodingKeys: String, CodingKey { case partitions, nodes, insecure, etcd, shards, replication = "replication_factor" }
 
-    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil, etcd: [String]? = nil, replication: Int? = nil) {
+    public init(partitions: Int, nodes: [Node], insecure: Bool? = nil, etcd: [String]? = nil, replication: Int? = nil, shards: [String]? = nil) {
         self.partitions = partitions; self.nodes = nodes; self.insecure = insecure; self.etcd = etcd; self.replication = replication
+        self.shards = shards
     }
 
     public var replicationFactor: Int { replication ?? 1 }
 
-    /// The replicas of a node's partition: its home node first, then the others by rendezvous
-    /// weight, as many as the replication factor — every node agrees from the file alone.
-    public func replicaSet(of shard: String) -> [String] {
-        let others = nodes.map(\.name).filter { $0 != shard }
+    /// Every partition's name (its first home node), in the file's order.
+    public var shardNames: [String] { shards ?? nodes.map(\.name) }
+    /// Every node's name.
+    public var nodeNames: [String] { nodes.map(\.name) }
+    /// Whether `node` is the home of a partition (a node added later is not: it holds replicas only).
+    public func isShard(_ node: String) -> Bool { shardNames.contains(node) }
+    /// Where a change to every store goes: each partition (to whoever leads it) and each node
+    /// that is no partition's home (its own store: users, tokens, the workflow it shows).
+    public var everyStore: [String] { shardNames + nodeNames.filter { !shardNames.contains($0) } }
+
+    /// The replicas of a partition chosen from `among` (the file's nodes unless given): its home
+    /// node first when it is one of them, then the others by rendezvous weight, as many as the
+    /// replication factor — every node agrees from the same list alone.
+    public func replicaSet(of shard: String, among names: [String]? = nil) -> [String] {
+        let names = names ?? nodeNames
+        let others = names.filter { $0 != shard }
             .sorted { PartitionMap.weight("\(shard)/replica/\($0)") > PartitionMap.weight("\(shard)/replica/\($1)") }
-        return Array(([shard] + others).prefix(replicationFactor))
+        return Array(((names.contains(shard) ? [shard] : []) + others).prefix(replicationFactor))
     }
 
     /// Where `node` keeps its replica of `shard`'s partition: its own store for its own
@@ -86,6 +105,13 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
         if let r = config.replication, !(1...config.nodes.count).contains(r) || r > 7 {
             problems.append("replication_factor must be 1…\(min(7, config.nodes.count)) (at most one replica per node)")
         }
+        if let shards = config.shards {
+            if shards.isEmpty { problems.append("shards: at least one, or leave it out") }
+            if Set(shards).count != shards.count { problems.append("shards: names must be unique") }
+            if shards != config.nodes.map(\.name), config.replicationFactor < 2 {
+                problems.append("shards other than the nodes need replication_factor 2 or more: a partition without its home node lives only on replicas")
+            }
+        }
         if config.replicationFactor > 1, config.etcd == nil { problems.append("replication_factor \(config.replicationFactor) needs etcd: leaders are chosen there") }
         for n in config.nodes {
             if !n.zmq.hasPrefix("tcp://") { problems.append("node \(n.name): zmq must be a tcp:// endpoint") }
@@ -104,13 +130,14 @@ public struct ClusterConfig: Sendable, Decodable, Equatable {
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
-    /// What every member must agree on — the partition count and each node's name and
-    /// addresses (not its data directory, which is local) — hashed to 8 bytes. Heartbeats
-    /// carry it, so nodes started from different files never take each other for peers.
+    /// What every member must agree on — where tickets live: the partition count and the
+    /// partitions' homes — hashed to 8 bytes. Heartbeats carry it, so nodes laying tickets out
+    /// differently never take each other for peers; nodes added or removed keep it (a cluster
+    /// whose files list different nodes for a while, one restart at a time, is one cluster).
     public var fingerprint: [UInt8] {
-        let canonical = "\(partitions)|" + nodes.sorted { $0.name < $1.name }.map { "\($0.name),\($0.http),\($0.zmq)" }.joined(separator: ";")
+        let canonical = "\(partitions)|" + shardNames.sorted().joined(separator: ";")
         let h = PartitionMap.weight(canonical)
         return (0..<8).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
     }
-    public var partitionMap: PartitionMap { PartitionMap(nodes: nodes.map(\.name), partitions: partitions) }
+    public var partitionMap: PartitionMap { PartitionMap(nodes: shardNames, partitions: partitions) }
 }

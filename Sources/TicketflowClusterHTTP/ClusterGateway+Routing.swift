@@ -13,7 +13,8 @@ extension ClusterGateway {
     /// the key `routing`, so every node agrees on it from the cluster file alone.
     var routingOwner: String { map.owner(of: map.partition(forKey: "routing")) }
 
-    var members: [String] { config.nodes.map(\.name) }
+    /// The partitions (named after their first home nodes), each served by its leader.
+    var members: [String] { config.shardNames }
 
     func owner(ofTicket id: String) -> String { map.owner(of: partition(ofTicket: id)) }
 

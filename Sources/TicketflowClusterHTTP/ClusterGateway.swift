@@ -191,7 +191,7 @@ public final class ClusterGateway: Sendable {
         if let replicas {
             // Every partition's leader known (a request for it would otherwise wait or fail).
             let leaders = replicas.knownLeaders
-            waiting += config.nodes.map(\.name).filter { leaders[$0] == nil && replicas.shards[$0]?.isLeading != true }.map { "leader of partition \($0)" }
+            waiting += config.shardNames.filter { leaders[$0] == nil && replicas.shards[$0]?.isLeading != true }.map { "leader of partition \($0)" }
         }
         return Readiness(status: waiting.isEmpty ? .ready : .notReady, waitingFor: waiting)
     }

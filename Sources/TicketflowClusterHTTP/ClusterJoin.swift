@@ -55,10 +55,18 @@ public struct ClusterJoin: ClusterMembership {
         }
         host.attachLinks(ClusterReplicaLinks(me: me, services: services))
         prepared.parts.withLock { $0 = .init(system: system, membership: membership, host: host) }
-        logger.info("partition \(me): replicated on \(config.replicaSet(of: me).joined(separator: ", ")); taking it back")
+        try await host.load()
         host.startWatching()
+        guard let home = host.home else {
+            // No partition to take back: this node holds replicas only (added after the cluster
+            // began), or its partition was placed on other nodes — then its old store must
+            // neither serve nor fire timers.
+            logger.info(config.isShard(me) ? "partition \(me): placed on other nodes; this node holds replicas only" : "no partition is this node's home; it holds replicas")
+            return config.isShard(me) ? PlacedElsewhere(shard: me) : nil
+        }
+        logger.info("partition \(me): replicated on \(home.members.joined(separator: ", ")); taking it back")
         try await host.takeHomePartition()
-        return host.home
+        return home
     }
 
     public func join(node: DurableNode, routes: RouteTable, maxBody: Int, metrics: @escaping @Sendable () async -> String,

@@ -39,7 +39,7 @@ struct ClusterMiddleware: RouterMiddleware {
                 // A create without a key may go to any node that takes it: one found silent is
                 // passed over for the next live one (nothing was sent to it: nothing can double).
                 var target = gateway.nextCreateTarget()
-                for _ in 1..<gateway.config.nodes.count where target != gateway.me {
+                for _ in 1..<max(2, gateway.config.shardNames.count) where target != gateway.me {
                     if await gateway.awaitAlive(gateway.leader(of: target)) { break }
                     target = gateway.nextCreateTarget()
                 }
@@ -72,7 +72,8 @@ struct ClusterMiddleware: RouterMiddleware {
         var answers = [try await ClusterGateway.collect(local)]
         var missing: [String] = []
         let gateway = self.gateway
-        let peers = gateway.config.nodes.map(\.name).filter { $0 != gateway.me }
+        // Each partition once, from whoever leads it (this node's own is the local answer).
+        let peers = gateway.config.shardNames.filter { $0 != gateway.me }
         let remote = await withTaskGroup(of: (String, Result<[UInt8], any Error>).self) { group in
             for peer in peers {
                 group.addTask {
@@ -136,7 +137,7 @@ struct ClusterMiddleware: RouterMiddleware {
         local.headers[AuthenticationMiddleware.chosenHeader] = nil
         let outbound = Request(head: head, body: .init(buffer: body))
         var failed: [String] = []
-        for peer in gateway.config.nodes.map(\.name) where peer != gateway.me {
+        for peer in gateway.config.everyStore where peer != gateway.me {
             // A peer that fails is named in the 503 below: the caller sends the change again.
             let r = try? await gateway.call(peer, outbound, body: Array(buffer: body), context: context,
                                             local: { _, _ in throw APIError(.internalServerError, "internal", "unreachable") }, why: what)

@@ -75,6 +75,30 @@ public final class EtcdClient: Sendable {
         return reply.succeeded ?? false
     }
 
+    /// A condition of `put(_:_:lease:if:)`: a key created at a revision (0: absent), or last
+    /// changed at one.
+    public enum Condition: Sendable {
+        case created(String, at: Int64)
+        case modified(String, at: Int64)
+    }
+
+    /// Puts `value` at `key` (and deletes `deleting`, if given) only while every condition
+    /// holds, in one transaction; whether it did. A leader records a change of its partition's
+    /// replicas this way: only while it still holds its key, and only over the set it read.
+    @discardableResult
+    public func put(_ key: String, _ value: String, lease: Int64 = 0, deleting: String? = nil, if conditions: [Condition]) async throws -> Bool {
+        let compare = conditions.map { c -> TxnRequest.Compare in
+            switch c {
+            case let .created(k, at): return .init(key: Self.base64(k), target: "CREATE", create_revision: String(at))
+            case let .modified(k, at): return .init(key: Self.base64(k), target: "MOD", create_revision: nil, mod_revision: String(at))
+            }
+        }
+        var success = [TxnRequest.Op(request_put: .init(key: Self.base64(key), value: Self.base64(value), lease: String(lease)), request_range: nil)]
+        if let deleting { success.append(.init(request_put: nil, request_range: nil, request_delete_range: .init(key: Self.base64(deleting), range_end: nil))) }
+        let reply: TxnResponse = try await post("/v3/kv/txn", TxnRequest(compare: compare, success: success, failure: []))
+        return reply.succeeded ?? false
+    }
+
     /// Deletes every key that starts with `prefix`.
     public func deletePrefix(_ prefix: String) async throws {
         var end = Array(prefix.utf8)
@@ -170,7 +194,7 @@ struct KeepAliveEnvelope: Decodable {
 }
 struct Header: Decodable {}
 struct TxnRequest: Encodable {
-    struct Compare: Encodable { var key: String; var target: String; var create_revision: String }
+    struct Compare: Encodable { var key: String; var target: String; var create_revision: String?; var mod_revision: String? = nil }
     struct Op: Encodable {
         var request_put: Put?
         var request_range: RangeRequest?

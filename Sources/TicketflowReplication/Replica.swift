@@ -132,6 +132,9 @@ public struct Replica: Sendable {
     /// message in flight per follower asks this each time the previous one was answered.
     public func append(for follower: String) -> [ReplicaAction] { isLeader ? sendAppend(to: follower) : [] }
 
+    /// Leader: how far `follower` is known to hold this log.
+    public func matched(_ follower: String) -> UInt64 { matched[follower] ?? 0 }
+
     /// Leader: whether `follower` is known to lack entries this log holds.
     public func lacks(_ follower: String) -> Bool { isLeader && (next[follower] ?? 1) <= last.index }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TicketflowCluster
+import TicketflowCoordination
 import TicketflowStorage
 
 /// `ticketflow cluster …`: look at a cluster file without starting a node.
@@ -8,7 +9,7 @@ struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Check a cluster file, list its members, make their CurveZMQ keys, compare replicas.",
-        subcommands: [Members.self, Keys.self, Digest.self]
+        subcommands: [Members.self, Keys.self, Digest.self, Place.self]
     )
 
     /// `ticketflow cluster members FILE [NODE…]`: the members after the file passed every
@@ -99,21 +100,34 @@ struct ClusterCommand: ParsableCommand {
     /// summed up (log position, tickets, events, a hash of their contents, SLA breaches in the
     /// journal twice); exit 1 when the replicas of a partition differ or a breach is repeated.
     /// Meaningful once writes have stopped and followers have caught up.
-    struct Digest: ParsableCommand {
+    struct Digest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Compare the replicas of every partition (on this machine's data directories).")
 
         @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
 
-        func run() throws {
+        func run() async throws {
             let config: ClusterConfig
             do { config = try ClusterConfig.load(path: file) } catch {
                 FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
                 throw ExitCode(1)
             }
+            // The replicas etcd records (they move when nodes are added or removed); the file's
+            // first placement without etcd.
+            var placed: [String: [String]] = [:]
+            if let endpoints = config.etcd {
+                let prefix = config.etcdPrefix + "placement/"
+                do {
+                    for kv in try await EtcdClient(endpoints: endpoints).keys(prefix: prefix) where !kv.key.hasSuffix(".learner") {
+                        placed[String(kv.key.dropFirst(prefix.count))] = kv.value.split(separator: ",").map(String.init)
+                    }
+                } catch {
+                    print("etcd did not answer (\(error)); comparing the replicas the file places")
+                }
+            }
             var agree = true
-            for shard in config.nodes.map(\.name) {
+            for shard in config.shardNames {
                 var digests: [String: StateDigest] = [:]
-                for node in config.replicaSet(of: shard) {
+                for node in placed[shard] ?? config.replicaSet(of: shard) {
                     let path = config.storePath(of: shard, on: node)
                     guard FileManager.default.fileExists(atPath: path) else { print("\(shard) on \(node): no store at \(path)"); agree = false; continue }
                     let digest = try Store(path: path).stateDigest()
@@ -124,6 +138,46 @@ struct ClusterCommand: ParsableCommand {
                 if Set(digests.values.map { "\($0.position) \($0.hash)" }).count > 1 { print("\(shard): the replicas differ"); agree = false }
             }
             if !agree { throw ExitCode(1) }
+        }
+    }
+
+    /// `ticketflow cluster place FILE`: after nodes were added to or removed from the cluster
+    /// file (and every running node restarted with it), records the file's nodes in etcd as
+    /// those replicas are placed on; each partition's leader then moves its replicas there, one
+    /// node at a time (docs/replication.md, "Changing the nodes"). Prints where each partition's
+    /// replicas are and where they will be.
+    struct Place: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Place every partition's replicas on the nodes of a cluster file (after nodes were added or removed).")
+
+        @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
+
+        func run() async throws {
+            let config: ClusterConfig
+            do { config = try ClusterConfig.load(path: file) } catch {
+                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            guard let endpoints = config.etcd, config.isReplicated else {
+                FileHandle.standardError.write(Data("ticketflow: \(file) has no etcd and replication_factor above 1: nothing is placed\n".utf8))
+                throw ExitCode(1)
+            }
+            let etcd = EtcdClient(endpoints: endpoints)
+            // The prefix is the layout's fingerprint, so a record found here lays tickets out as the file does.
+            guard try await etcd.get(config.etcdPrefix + "layout") != nil else {
+                FileHandle.standardError.write(Data("ticketflow: no cluster keeping its tickets in \(config.partitions) partitions over \(config.shardNames.joined(separator: ", ")) in etcd (add `shards:` as the cluster began, or start it first)\n".utf8))
+                throw ExitCode(1)
+            }
+            try await etcd.put(config.etcdPrefix + "nodes", config.nodeNames.joined(separator: ","), lease: 0)
+            let prefix = config.etcdPrefix + "placement/"
+            let now = Dictionary(try await etcd.keys(prefix: prefix).filter { !$0.key.hasSuffix(".learner") }
+                .map { (String($0.key.dropFirst(prefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
+            print("replicas placed on \(config.nodeNames.joined(separator: ", "))")
+            for shard in config.shardNames {
+                let wanted = config.replicaSet(of: shard)
+                let current = now[shard].map { $0.split(separator: ",").map(String.init) }
+                print("partition \(shard): \(now[shard] ?? "?")\(current.map(Set.init) == Set(wanted) ? "" : " → " + wanted.joined(separator: ","))")
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ import TicketflowCluster
 import TicketflowCoordination
 import TicketflowReplication
 import TicketflowStorage
+import TicketflowServer
 
 /// The partitions this node holds replicas of, and who leads each — decided in etcd
 /// (docs/replication.md). A partition is named after its home node: the tickets whose
@@ -20,8 +21,18 @@ import TicketflowStorage
 final class ReplicaHost: Service, Sendable {
     let config: ClusterConfig
     let me: String
-    /// This node's replica of each partition it holds one of, its own included.
-    let shards: [String: ShardLog]
+    /// This node's replica of each partition it holds (or held) one of, its own included —
+    /// opened when etcd's record names this node a replica or a learner of it; kept open once
+    /// opened (a replica that is no member any more is sent nothing and stands in no election).
+    private let logs = Mutex<[String: ShardLog]>([:])
+    /// Each partition's replicas as etcd records them (`placement/<shard>`), with the learner
+    /// its leader is catching up, if any (docs/replication.md, "Changing the nodes").
+    private let placements = Mutex<[String: Placement]>([:])
+    /// The nodes replicas are placed on, as etcd records them (`nodes`): the cluster file's
+    /// at the first start, replaced by `ticketflow cluster nodes FILE`.
+    private let placedNodes = Mutex<[String]>([])
+    private let links = Mutex<(any ReplicaLinks)?>(nil)
+    let dataDirectory: String
     let etcd: EtcdClient
     let membership: EtcdMembership
     let logger: Logger
@@ -36,6 +47,12 @@ final class ReplicaHost: Service, Sendable {
     private let incarnations = Mutex<[String: (lease: Int64, since: Date)]>([:])
 
     struct Leader: Sendable, Equatable { var node: String; var epoch: Int64 }
+    struct Placement: Sendable, Equatable {
+        var members: [String]
+        /// The record's mod revision: a change is written only over the record it was made from.
+        var revision: Int64
+        var learner: String?
+    }
     struct StandInHooks: Sendable {
         var start: @Sendable (ShardLog) async throws -> Void
         var stop: @Sendable (String) async -> Void
@@ -49,24 +66,92 @@ final class ReplicaHost: Service, Sendable {
         self.membership = membership
         self.etcd = membership.client
         self.logger = logger
+        self.dataDirectory = dataDirectory
         try FileManager.default.createDirectory(atPath: dataDirectory + "/replicas", withIntermediateDirectories: true)
-        var shards: [String: ShardLog] = [:]
-        for shard in config.nodes.map(\.name) {
-            let members = config.replicaSet(of: shard)
-            guard members.contains(me) else { continue }
-            let path = config.storePath(of: shard, on: me, dataDirectory: dataDirectory)
-            shards[shard] = try ShardLog(shard: shard, me: me, members: members, storePath: path, logger: logger)
+    }
+
+    /// Every replica this node holds, by partition.
+    var shards: [String: ShardLog] { logs.withLock { $0 } }
+
+    /// This node's own partition, while it is one of its replicas: nil on a node added later
+    /// (no partition is its home) and on one whose partition was placed on other nodes.
+    var home: ShardLog? { placement(of: me)?.members.contains(me) == true ? shards[me] : nil }
+
+    func placement(of shard: String) -> Placement? { placements.withLock { $0[shard] } }
+
+    func attachLinks(_ links: any ReplicaLinks) {
+        self.links.withLock { $0 = links }
+        for log in shards.values { log.attach(links) }
+    }
+
+    private var layoutKey: String { config.etcdPrefix + "layout" }
+    private var nodesKey: String { config.etcdPrefix + "nodes" }
+    private var placementPrefix: String { config.etcdPrefix + "placement/" }
+    private func placementKey(_ shard: String) -> String { placementPrefix + shard }
+    private func learnerKey(_ shard: String) -> String { placementPrefix + shard + ".learner" }
+
+    /// Before anything else: checks the file lays tickets out as the cluster does, reads (at
+    /// the very first start: writes) the nodes replicas are placed on and every partition's
+    /// replicas, and opens this node's replicas.
+    func load() async throws {
+        try checkLayout()
+        _ = try await etcd.putIfAbsent(layoutKey, Self.layout(config), lease: 0)
+        let (_, nodes) = try await etcd.putIfAbsent(nodesKey, config.nodeNames.joined(separator: ","), lease: 0)
+        placedNodes.withLock { $0 = nodes.map { $0.value.split(separator: ",").map(String.init) } ?? config.nodeNames }
+        let among = placedNodes.withLock { $0 }
+        for shard in config.shardNames {
+            _ = try await etcd.putIfAbsent(placementKey(shard), config.replicaSet(of: shard, among: among).joined(separator: ","), lease: 0)
         }
-        self.shards = shards
-        for (shard, log) in shards {
-            log.onStopped.withLock { [unowned self] in $0 = { reason in self.stoppedLeading(shard, because: reason) } }
+        try await readPlacements()
+    }
+
+    static func layout(_ config: ClusterConfig) -> String { "\(config.partitions)|" + config.shardNames.joined(separator: ",") }
+
+    /// Where tickets live — the partition count and the partitions' homes — as this node's data
+    /// directory first knew it (`layout` beside the store): a file that would lay them out
+    /// otherwise (a node added without `shards:`) is refused before anything moves.
+    private func checkLayout() throws {
+        let path = dataDirectory + "/layout", layout = Self.layout(config)
+        guard let recorded = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
+            guard FileManager.default.createFile(atPath: path, contents: Data(layout.utf8)) else { throw StartupError(description: "cannot write \(path)") }
+            return
+        }
+        guard recorded != layout else { return }
+        let parts = recorded.split(separator: "|", maxSplits: 1).map(String.init)
+        let homes = parts.count > 1 ? parts[1].replacingOccurrences(of: ",", with: ", ") : "?"
+        throw StartupError(description: "this node's data keeps tickets in \(parts.first ?? "?") partitions over the homes \(homes), but the cluster file lays them out over \(config.partitions) partitions and \(config.shardNames.joined(separator: ", ")): adding or removing a node must not move tickets — keep the homes with `shards: [\(homes)]` (docs/replication.md, \"Changing the nodes\")")
+    }
+
+    /// Reads every partition's record, opens the replicas it newly names this node in, and
+    /// tells the followers of a new set.
+    private func readPlacements() async throws {
+        var read: [String: Placement] = [:]
+        for kv in try await etcd.keys(prefix: placementPrefix) {
+            let name = String(kv.key.dropFirst(placementPrefix.count))
+            if name.hasSuffix(".learner") {
+                read[String(name.dropLast(".learner".count)), default: Placement(members: [], revision: 0)].learner = kv.value
+            } else {
+                let learner = read[name]?.learner
+                read[name] = Placement(members: kv.value.split(separator: ",").map(String.init), revision: kv.modRevision, learner: learner)
+            }
+        }
+        placements.withLock { $0 = read }
+        for (shard, placement) in read.sorted(by: { $0.key < $1.key }) where config.isShard(shard) && !placement.members.isEmpty {
+            if let log = shards[shard] {
+                log.reconfigure(members: placement.members)
+            } else if placement.members.contains(me) || placement.learner == me {
+                try open(shard, members: placement.members)
+            }
         }
     }
 
-    var home: ShardLog { shards[me]! }
-
-    func attachLinks(_ links: any ReplicaLinks) {
-        for log in shards.values { log.attach(links) }
+    private func open(_ shard: String, members: [String]) throws {
+        let path = config.storePath(of: shard, on: me, dataDirectory: dataDirectory)
+        let log = try ShardLog(shard: shard, me: me, members: members, storePath: path, logger: logger)
+        log.onStopped.withLock { [unowned self] in $0 = { reason in self.stoppedLeading(shard, because: reason) } }
+        logs.withLock { $0[shard] = log }
+        if let links = links.withLock({ $0 }) { log.attach(links) }
+        logger.info("partition \(shard): holding a replica here (replicas \(members.joined(separator: ", ")))")
     }
 
     /// The stand-in hooks, once the node serves; partitions won before then start now.
@@ -94,10 +179,12 @@ final class ReplicaHost: Service, Sendable {
     /// Every partition, its replicas, its leader as etcd said last, and this node's position.
     func view() -> [ReplicaGroupView] {
         let known = knownLeaders
-        return config.nodes.map(\.name).map { shard in
+        let shards = self.shards
+        return config.shardNames.map { shard in
             let leader = shards[shard]?.isLeading == true ? Leader(node: me, epoch: Int64(shards[shard]!.epoch.value)) : known[shard]
-            return ReplicaGroupView(partition: shard, replicas: config.replicaSet(of: shard), leader: leader?.node, epoch: leader?.epoch,
-                                    position: shards[shard].map { "\($0.position)" })
+            let placement = placement(of: shard)
+            return ReplicaGroupView(partition: shard, replicas: placement?.members ?? config.replicaSet(of: shard), leader: leader?.node, epoch: leader?.epoch,
+                                    position: shards[shard].map { "\($0.position)" }, learner: placement?.learner)
         }
     }
 
@@ -116,6 +203,7 @@ final class ReplicaHost: Service, Sendable {
     /// standing in for it (which hands over a copy of the store), or by election — so it
     /// serves only once it leads what it serves. Gives up after `limit`.
     func takeHomePartition(limit: Duration = .seconds(60)) async throws {
+        guard let home else { return }
         let deadline = ContinuousClock.now + limit
         var lastProblem = "etcd did not answer"
         while ContinuousClock.now < deadline {
@@ -186,7 +274,7 @@ final class ReplicaHost: Service, Sendable {
 
     /// Stands in the election for `shard`; whether this node won it (and leads now).
     private func stand(for shard: String, lease: Int64) async throws -> Bool {
-        guard let log = shards[shard] else { return false }
+        guard let log = shards[shard], let placement = placement(of: shard), placement.members.contains(me) else { return false }
         let position = try await log.stand()
         try await etcd.put(candidates(shard) + me, "\(position.index) \(position.epoch.value)", lease: lease)
         let standing = try await etcd.keys(prefix: candidates(shard)).compactMap { kv -> (node: String, index: UInt64, epoch: UInt64)? in
@@ -194,7 +282,9 @@ final class ReplicaHost: Service, Sendable {
             guard parts.count == 2, let index = UInt64(parts[0]), let epoch = UInt64(parts[1]) else { return nil }
             return (String(kv.key.dropFirst(candidates(shard).count)), index, epoch)
         }
-        let members = config.replicaSet(of: shard)
+        // The replicas etcd records, read again: a change recorded meanwhile counts.
+        guard let record = try await etcd.get(placementKey(shard)) else { return false }
+        let members = record.value.split(separator: ",").map(String.init)
         let votes = standing.filter { members.contains($0.node) }
         guard votes.count >= members.count / 2 + 1 else { return false }
         let best = votes.max { a, b in
@@ -204,13 +294,14 @@ final class ReplicaHost: Service, Sendable {
             return a.node > b.node
         }!
         guard best.node == me else { return false }
-        if shard != me, !votes.contains(where: { $0.node == shard }) {
+        if shard != me, members.contains(shard), !votes.contains(where: { $0.node == shard }) {
             // The home node wins ties and may be starting: take its partition only once it is
             // not a member any more (its lease gone), or has stood and lost.
             if try await etcd.get(config.etcdPrefix + "members/" + shard) != nil { return false }
         }
-        let (created, holder) = try await etcd.putIfAbsent(key(shard), me, lease: lease)
-        guard created, let holder, holder.value == me else { return false }
+        // Taken only while the replicas are the ones counted above.
+        guard try await etcd.put(key(shard), me, lease: lease, if: [.created(key(shard), at: 0), .modified(placementKey(shard), at: record.modRevision)]),
+              let holder = try await etcd.get(key(shard)), holder.value == me, holder.lease == lease else { return false }
         try await etcd.deletePrefix(candidates(shard))
         leaders.withLock { $0[shard] = Leader(node: me, epoch: holder.createRevision) }
         log.lead(epoch: Epoch(UInt64(holder.createRevision)), leaseTrusted: { [membership] in membership.isTrusted })
@@ -261,21 +352,83 @@ final class ReplicaHost: Service, Sendable {
                 known[name] = (kv.lease, known[name] == nil ? .distantPast : looked)
             }
         }
+        if let nodes = try await etcd.get(nodesKey) { placedNodes.withLock { $0 = nodes.value.split(separator: ",").map(String.init) } }
+        try await readPlacements()
         let lease = membership.currentLease
+        let alive = Set(members.map { String($0.key.dropFirst(membersPrefix.count)) })
         for (shard, log) in shards.sorted(by: { $0.key < $1.key }) {
             let leader = now[shard]
             if log.isLeading {
                 let mine = held.first { $0.key == key(shard) }
                 if leader?.node != me || mine?.lease != lease || UInt64(leader?.epoch ?? 0) != log.epoch.value {
                     lost(shard, log, to: leader)
+                } else if let lease, let epoch = leader?.epoch {
+                    try await place(shard, log, epoch: epoch, lease: lease, alive: alive)
                 }
                 continue
             }
-            // This node's own partition is taken at start (`takeHomePartition`); the others
-            // whenever they have no leader.
-            if shard != me, leader == nil, let lease, membership.isTrusted {
+            // This node's own partition is taken at start (`takeHomePartition`), while it is one
+            // of its replicas; the others whenever they have no leader.
+            if shard != me || home == nil, leader == nil, let lease, membership.isTrusted {
                 if try await stand(for: shard, lease: lease) { await startStandIn(log) }
             }
+        }
+    }
+
+    // MARK: Placing replicas
+
+    /// A leader moves its partition's replicas toward where the recorded nodes put them, one
+    /// node at a time: the node to add catches up as a learner (named in etcd, so it opens a
+    /// replica), then replaces the node to remove under the joint rule, and the new set is
+    /// written to etcd only while this node still holds the key at `epoch` and over the record
+    /// the change was made from. A leader that placed itself out gives the key up.
+    private func place(_ shard: String, _ log: ShardLog, epoch: Int64, lease: Int64, alive: Set<String>) async throws {
+        guard let placement = placement(of: shard), !placement.members.isEmpty else { return }
+        let wanted = config.replicaSet(of: shard, among: placedNodes.withLock { $0 })
+        let current = placement.members
+        if let change = log.changeUnderWay {
+            guard log.changeIsReady else { return }
+            let written = try await etcd.put(placementKey(shard), change.new.joined(separator: ","), deleting: learnerKey(shard),
+                                              if: [.created(key(shard), at: epoch), .modified(placementKey(shard), at: placement.revision)])
+            guard written else {
+                log.abortChange()
+                logger.warning("partition \(shard): the change of its replicas to \(change.new.joined(separator: ", ")) was not recorded (the key or the record changed); abandoned")
+                return
+            }
+            log.finishChange()
+            try await readPlacements()
+            logger.notice("partition \(shard): replicas now \(change.new.joined(separator: ", ")) (were \(change.old.joined(separator: ", ")))")
+            if !change.new.contains(me) {
+                // Placed out of its own partition's replicas: the others elect a leader among them.
+                log.stop("this node is no replica of partition \(shard) any more")
+            }
+            return
+        }
+        guard Set(current) != Set(wanted) else {
+            if let learner = placement.learner {   // a learner left by an earlier leader
+                log.dropLearner(learner)
+                try await etcd.deletePrefix(learnerKey(shard))
+            }
+            return
+        }
+        // A node to add: wanted, up (its lease held) and known to this node's file (its address
+        // and key); one to remove: placed elsewhere now — replaced, or dropped when there are
+        // fewer nodes than replicas wanted.
+        let extra = current.filter { !wanted.contains($0) }
+        let adding = wanted.first { !current.contains($0) && alive.contains($0) && config.node($0) != nil }
+        let removing = adding == nil ? (current.count > wanted.count ? extra.first : nil) : (current.count >= wanted.count ? extra.first : nil)
+        if let adding {
+            if placement.learner != adding {
+                try await etcd.put(learnerKey(shard), adding, lease: lease, if: [.created(key(shard), at: epoch)])
+                logger.notice("partition \(shard): \(adding) catches up to replace \(removing ?? "no one")")
+            }
+            if !log.learners.contains(adding) { log.addLearner(adding); return }
+            // Caught up with what is acknowledged: the joint rule from here to the record.
+            guard log.holdsAcknowledged(adding) else { return }
+            let new = current.filter { $0 != removing } + [adding]
+            _ = log.beginChange(to: new)
+        } else if let removing, current.count > 1 {
+            _ = log.beginChange(to: current.filter { $0 != removing })
         }
     }
 
@@ -291,7 +444,7 @@ final class ReplicaHost: Service, Sendable {
     /// it, so the process exits for its supervisor to restart it: it comes back as a follower
     /// and takes its partition back by handover (docs/replication.md).
     private func stoppedLeading(_ shard: String, because reason: String) {
-        if shard == me {
+        if shard == me, placement(of: me)?.members.contains(me) != false {
             logger.critical("partition \(me): this node leads it no more (\(reason)); exiting to come back as a follower")
             // At once, without exit handlers (other threads still run): the data directory's
             // lock goes with the process, so a supervisor can start the node again right away.

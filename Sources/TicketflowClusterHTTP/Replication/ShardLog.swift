@@ -22,7 +22,6 @@ final class ShardLog: BatchReplicator, Sendable {
     /// The partition, named after its home node.
     let shard: String
     let me: String
-    let members: [String]
     let storePath: String
     let logger: Logger
 
@@ -44,7 +43,8 @@ final class ShardLog: BatchReplicator, Sendable {
         /// Set once this replica stopped leading for good (a newer epoch, the lease lost).
         var stopped: String?
         var heard: [String: ContinuousClock.Instant] = [:]
-        var senders: [Task<Void, Never>] = []
+        /// One sender per follower (members and learners), while leading.
+        var senders: [String: Task<Void, Never>] = [:]
         var snapshotting: Set<String> = []
         /// Whether this node's etcd lease may still be trusted (see `CoordinatorLease`).
         var leaseTrusted: @Sendable () -> Bool = { false }
@@ -55,7 +55,8 @@ final class ShardLog: BatchReplicator, Sendable {
         var promised: Epoch?
     }
     private let state: Mutex<State>
-    private let bells: [String: Bell]
+    /// Rung when a follower has something new to be sent.
+    private let bells = Mutex<[String: Bell]>([:])
     private let links = Mutex<(any ReplicaLinks)?>(nil)
     private let gate = SerialGate()
     /// What the host does once this replica stops leading (`stop`): a stand-in goes, a node
@@ -66,13 +67,15 @@ final class ShardLog: BatchReplicator, Sendable {
     func localWriteFailed(_ reason: String) { stop("this node cannot write its store: \(reason)") }
 
     init(shard: String, me: String, members: [String], storePath: String, logger: Logger) throws {
-        self.shard = shard; self.me = me; self.members = members; self.storePath = storePath; self.logger = logger
+        self.shard = shard; self.me = me; self.storePath = storePath; self.logger = logger
         let store = try Store(path: storePath)
         let mark = try store.logPosition()
         let replica = Replica(me: me, members: members, base: LogPosition(index: mark.index, epoch: Epoch(mark.epoch)))
         state = Mutex(State(replica: replica, store: store))
-        bells = Dictionary(uniqueKeysWithValues: members.filter { $0 != me }.map { ($0, Bell()) })
     }
+
+    /// The partition's replicas as this one knows them (etcd's record, or the leader's change).
+    var members: [String] { state.withLock { $0.replica.members } }
 
     var position: LogPosition { state.withLock { $0.replica.last } }
     var epoch: Epoch { state.withLock { $0.replica.epoch } }
@@ -109,8 +112,8 @@ final class ShardLog: BatchReplicator, Sendable {
             s.leads = false
             s.stopped = reason
             s.replica.resign()
-            defer { s.waiters = [:]; s.senders = [] }
-            return (Array(s.waiters.values), s.senders, true)
+            defer { s.waiters = [:]; s.senders = [:] }
+            return (Array(s.waiters.values), Array(s.senders.values), true)
         }
         guard wasLeading else { return }
         for w in waiters { w.continuation.resume(throwing: ReplicationStopped(reason)) }
@@ -132,8 +135,8 @@ final class ShardLog: BatchReplicator, Sendable {
             s.replica.resign()
             s.leads = false
             s.handingOver = nil
-            defer { s.senders = [] }
-            return s.senders
+            defer { s.senders = [:] }
+            return Array(s.senders.values)
         }
         for t in senders { t.cancel() }
     }
@@ -145,7 +148,8 @@ final class ShardLog: BatchReplicator, Sendable {
             if let to = s.handingOver { return "partition \(shard) is being handed over to \(to)" }
             guard s.leaseTrusted() else { return "partition \(shard): this node's etcd lease is not renewed, so it may no longer lead" }
             let now = ContinuousClock.now
-            let inSync = 1 + s.heard.values.filter { now - $0 <= Self.inSyncWindow }.count
+            let members = s.replica.members
+            let inSync = (members.contains(me) ? 1 : 0) + s.heard.filter { members.contains($0.key) && now - $0.value <= Self.inSyncWindow }.count
             let majority = members.count / 2 + 1
             if inSync < majority { return "partition \(shard): \(inSync) of \(members.count) replicas in sync, \(majority) needed" }
             return nil
@@ -163,7 +167,7 @@ final class ShardLog: BatchReplicator, Sendable {
             return (LogMark(index: index, epoch: s.replica.epoch.value), Self.acknowledged(actions, &s))
         }
         for w in ready { w.continuation.resume() }
-        for bell in bells.values { bell.ring() }
+        for bell in bells.withLock({ Array($0.values) }) { bell.ring() }
         return mark
     }
 
@@ -195,10 +199,79 @@ final class ShardLog: BatchReplicator, Sendable {
     }
 
     private func startSenders() {
-        let followers = members.filter { $0 != me }
-        let tasks = followers.map { f in Task { [self] in await send(to: f) } }
-        let old = state.withLock { s -> [Task<Void, Never>] in defer { s.senders = tasks }; return s.senders }
+        let old = state.withLock { s -> [Task<Void, Never>] in defer { s.senders = [:] }; return Array(s.senders.values) }
         for t in old { t.cancel() }
+        syncSenders()
+    }
+
+    /// One sender for each follower the replica has now (members and learners): new ones
+    /// start, those no longer followed stop.
+    private func syncSenders() {
+        let (started, stopped) = state.withLock { s -> ([String], [Task<Void, Never>]) in
+            guard s.leads, s.stopped == nil else { return ([], []) }
+            let followers = Set(s.replica.followers)
+            let gone = s.senders.keys.filter { !followers.contains($0) }
+            let stopped = gone.compactMap { s.senders.removeValue(forKey: $0) }
+            let new = followers.filter { s.senders[$0] == nil }.sorted()
+            for f in new { s.senders[f] = Task { [self] in await send(to: f) } }
+            return (new, stopped)
+        }
+        for t in stopped { t.cancel() }
+        if !started.isEmpty { logger.debug("partition \(shard): sending to \(started.joined(separator: ", "))") }
+    }
+
+    private func bell(_ follower: String) -> Bell {
+        bells.withLock { b in
+            if let bell = b[follower] { return bell }
+            let bell = Bell()
+            b[follower] = bell
+            return bell
+        }
+    }
+
+    // MARK: Changing the replicas (leader)
+
+    /// `node` starts catching up from this leader, counted for nothing yet.
+    func addLearner(_ node: String) {
+        state.withLock { s in _ = s.replica.addLearner(node) }
+        syncSenders()
+    }
+
+    /// Stops sending to a learner that will not join.
+    func dropLearner(_ node: String) {
+        state.withLock { s in s.replica.dropLearner(node) }
+        syncSenders()
+    }
+
+    /// Whether `node` holds everything acknowledged so far.
+    func holdsAcknowledged(_ node: String) -> Bool {
+        state.withLock { $0.replica.isLeader && $0.replica.matched(node) >= $0.replica.committed }
+    }
+
+    /// Starts replacing the replicas by `new` (the joint rule: see `Replica.beginChange`).
+    func beginChange(to new: [String]) -> Bool { state.withLock { $0.replica.beginChange(to: new) } }
+    var changeIsReady: Bool { state.withLock { $0.replica.changeIsReady } }
+    var changeUnderWay: MembershipChange? { state.withLock { $0.replica.change } }
+    var learners: [String] { state.withLock { $0.replica.learners } }
+
+    /// etcd recorded the new set: it alone counts from now on.
+    func finishChange() {
+        let ready = state.withLock { s -> [Waiter] in
+            let actions = s.replica.finishChange()
+            return Self.acknowledged(actions, &s)
+        }
+        for w in ready { w.continuation.resume() }
+        syncSenders()
+    }
+
+    func abortChange() { state.withLock { $0.replica.abortChange() } }
+
+    /// A follower: etcd records a new set of replicas for the partition.
+    func reconfigure(members: [String]) {
+        state.withLock { s in
+            guard !s.replica.isLeader, s.replica.members != members else { return }
+            s.replica.reconfigure(members: members)
+        }
     }
 
     /// One follower's sender: what it lacks, one append at a time; a heartbeat when idle.
@@ -224,7 +297,7 @@ final class ShardLog: BatchReplicator, Sendable {
                 try? await Task.sleep(for: Self.heartbeat)   // cancelled: the loop ends above
                 continue
             }
-            if !state.withLock({ $0.replica.lacks(follower) }) { await bells[follower]?.wait(timeout: Self.heartbeat) }
+            if !state.withLock({ $0.replica.lacks(follower) }) { await bell(follower).wait(timeout: Self.heartbeat) }
         }
     }
 
