@@ -53,7 +53,9 @@ public struct ClusterJoin: ClusterMembership {
                 _ = try await service.handOver(me, to: me)
             }
         }
-        host.attachLinks(ClusterReplicaLinks(me: me, services: services))
+        let links = ClusterReplicaLinks(me: me, services: services)
+        host.attachLinks(links)
+        try await host.seedIfNew(through: links)
         prepared.parts.withLock { $0 = .init(system: system, membership: membership, host: host) }
         try await host.load()
         host.startWatching()

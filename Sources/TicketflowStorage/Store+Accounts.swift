@@ -234,11 +234,41 @@ extension Store {
     /// Puts this node's accounts, tokens, sessions and security log from the store at `path`
     /// into the copy at `copy`, which is about to replace it (a partition handed back).
     public static func carryNodeTables(from path: String, into copy: String) throws {
+        try carry(nodeTables, from: path, into: copy)
+    }
+
+    /// What a node added to a running cluster starts from (docs/replication.md, "Changing the
+    /// nodes"): the users, their tokens and sessions, and the workflows activated, as a peer
+    /// holds them — the security log stays the peer's own.
+    static let seedTables = ["account", "api_token", "session", "workflow"]
+
+    /// Writes the seed tables of the store at `path` into a new file at `export` (read through
+    /// a connection of its own: the store's node writes on meanwhile).
+    public static func exportSeed(from path: String, to export: String) throws {
+        try? FileManager.default.removeItem(atPath: export)   // a leftover of an earlier export, if any
+        let target = try DatabaseQueue(path: export)
+        try target.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [path])
+            try db.inTransaction {
+                for table in seedTables { try db.execute(sql: "CREATE TABLE main.\(table) AS SELECT * FROM source.\(table)") }
+                return .commit
+            }
+            try db.execute(sql: "DETACH DATABASE source")
+        }
+        try target.close()
+    }
+
+    /// Puts an export's seed tables into the store at `path` (a new one, before its node opens).
+    public static func importSeed(from export: String, into path: String) throws {
+        try carry(seedTables, from: export, into: path)
+    }
+
+    private static func carry(_ tables: [String], from path: String, into copy: String) throws {
         let target = try DatabaseQueue(path: copy)
         try target.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS previous", arguments: [path])
             try db.inTransaction {
-                for table in nodeTables {
+                for table in tables {
                     try db.execute(sql: "DELETE FROM main.\(table)")
                     try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
                 }

@@ -100,6 +100,10 @@ import TicketflowTesting
     @Test func aNodeAddedTakesItsShareAndANodeRemovedHandsItsOver() async throws {
         try await Cluster.running("tf-e2e-nodes", etcd: true, replication: 3) { cluster in
             var ports = Dictionary(uniqueKeysWithValues: cluster.config.nodes.map { ($0.name, $0.http) })
+            // A user made before n4 exists: n4 starts from a peer's users, tokens and workflows.
+            let user = try await cluster.clients["n1"]!.post("/api/v1/users", ["name": "Ann", "email": "ann@example.com", "role": "agent", "line": "L1"])
+            #expect(user.status == 201, "\(user.text)")
+            let annToken = try #require(user.json?["token"] as? String)
             let writer = Writer()
             writer.through.withLock { $0 = ["n1", "n2", "n3"] }
             let grown = try Self.write(cluster, nodes: ["n1", "n2", "n3", "n4"])
@@ -116,6 +120,8 @@ import TicketflowTesting
             }
             writer.through.withLock { $0 = ["n1", "n2", "n3"] }
             #expect(try cluster.script("start-local.sh", ["n4"]) == 0)
+            let annOnN4 = try await HTTPClient("http://" + ports["n4"]!, token: annToken).get("/api/v1/queues")
+            #expect(annOnN4.status == 200, "a user made before n4 was added, on n4: \(annOnN4.status) \(annOnN4.text)")
             let place = try TestSupport.run(["cluster", "place", cluster.file])
             #expect(place.status == 0, "\(place.stdout) \(place.stderr)")
             let wanted = Dictionary(uniqueKeysWithValues: grown.shardNames.map { ($0, Set(grown.replicaSet(of: $0))) })

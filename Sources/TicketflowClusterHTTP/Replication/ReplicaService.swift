@@ -29,6 +29,12 @@ distributed actor ReplicaService {
         return try await log.install(chunk, from: leader)
     }
 
+    /// A piece of this node's seed for `node`, added to the cluster with an empty store: the
+    /// export is made when the first piece is asked for and removed once the last is read.
+    distributed func seed(for node: String, offset: Int) async throws -> SeedPiece {
+        try host.seedPiece(for: node, offset: UInt64(offset))
+    }
+
     /// The partition's home node is back: stop writing it here, give it a copy of the store,
     /// give up the leader key. Returns the copy's position.
     distributed func handOver(_ shard: String, to home: String) async throws -> ReplicaPosition {
@@ -44,6 +50,11 @@ struct ClusterReplicaLinks: ReplicaLinks {
     func deliver(_ messages: ReplicationMessages, to peer: String) async throws -> ReplicationMessages {
         guard let service = services[peer] else { throw ClusterCallError("no member \(peer)") }
         return try await service.deliver(messages, from: me)
+    }
+
+    func seed(from peer: String, offset: UInt64) async throws -> SeedPiece {
+        guard let service = services[peer] else { throw ClusterCallError("no member \(peer)") }
+        return try await service.seed(for: me, offset: Int(offset))
     }
 
     func install(_ chunk: SnapshotChunk, to peer: String) async throws -> ReplicationMessages {

@@ -83,6 +83,21 @@ struct SnapshotChunk: Sendable, WireCodable {
     }
 }
 
+/// A piece of a peer's seed export (users, tokens, sessions, workflows) for a node added to
+/// the cluster, and the export's whole size.
+struct SeedPiece: Sendable, WireCodable {
+    var offset: UInt64
+    var total: UInt64
+    var bytes: [UInt8]
+
+    init(offset: UInt64, total: UInt64, bytes: [UInt8]) { self.offset = offset; self.total = total; self.bytes = bytes }
+    func encode(to w: inout WireWriter) { w.uint(offset); w.uint(total); w.blob(bytes) }
+    init(wire r: inout WireReader) throws(Envelope.Malformed) {
+        offset = try r.uint(); total = try r.uint(); bytes = try r.blob()
+        guard bytes.count <= SnapshotChunk.size else { throw Envelope.Malformed(reason: "a seed piece of \(bytes.count) bytes") }
+    }
+}
+
 /// Where a replica stands: its last entry (for elections and handovers).
 struct ReplicaPosition: Sendable, WireCodable {
     var position: LogPosition

@@ -9,6 +9,8 @@ import TicketflowStorage
 protocol ReplicaLinks: Sendable {
     func deliver(_ messages: ReplicationMessages, to peer: String) async throws -> ReplicationMessages
     func install(_ chunk: SnapshotChunk, to peer: String) async throws -> ReplicationMessages
+    /// A piece of `peer`'s seed (users, tokens, sessions, workflows) for this node.
+    func seed(from peer: String, offset: UInt64) async throws -> SeedPiece
 }
 
 /// One partition's replica on this node — the shell around the sans-IO `Replica`. Leading, it
