@@ -44,8 +44,9 @@ extension Transport {
 
     /// Reads every socket; true if one still had messages when its budget ran out.
     private func readAll() -> Bool {
-        let requests = router.withLock { $0?.receiveAll(budget: Self.ioBudget, maxParts: Self.batchLimit + 1) } ?? (messages: [], more: false)
-        receiveRequests(requests.messages)
+        var users: [String?] = []
+        let requests = router.withLock { $0?.receiveAll(budget: Self.ioBudget, maxParts: Self.batchLimit + 1, users: &users) } ?? (messages: [], more: false)
+        receiveRequests(requests.messages, users: users)
         var more = requests.more
         for peer in linkOrder {
             let link = links[peer]!

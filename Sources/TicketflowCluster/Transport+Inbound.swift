@@ -34,8 +34,15 @@ extension Transport {
 
     /// Acts on messages read from the ROUTER: `[identity, envelope…]`, every envelope from the
     /// peer with that identity. A message with anything wrong is dropped whole and counted once.
-    func receiveRequests(_ messages: [[[UInt8]]]) {
-        for frames in messages {
+    /// With CurveZMQ, `users` holds each message's authenticated node (the ZAP handler's user
+    /// id for the peer's key): a message whose identity is another node's name is dropped —
+    /// the ROUTER hands a name over to its newest connection, so a name must be proven.
+    func receiveRequests(_ messages: [[[UInt8]]], users: [String?] = []) {
+        for (index, frames) in messages.enumerated() {
+            if index < users.count, let claimed = frames.first, users[index].map({ Array($0.utf8) }) != claimed {
+                complain(about: String(decoding: claimed, as: UTF8.self), "its key belongs to \(users[index].map { "node \($0)" } ?? "no node"); dropped")
+                continue
+            }
             guard frames.count >= 2, frames.count <= Self.batchLimit + 1, let identity = String(validating: frames[0], as: UTF8.self) else {
                 let who = frames.first.flatMap { String(validating: $0, as: UTF8.self) } ?? "unknown"
                 complain(about: who, "expected an identity and 1…\(Self.batchLimit) envelopes, got \(frames.count) frames")

@@ -46,14 +46,15 @@ extension Transport {
                     messages.append([reply.identity, reply.frame])
                 }
             }
+            var users: [String?] = []
             let inbox = router.withLock { socket -> (messages: [[[UInt8]]], more: Bool) in
                 guard let socket else { return ([], false) }
                 // One-way messages are best-effort by contract (heartbeats, routing facts are sent again).
                 for message in messages { _ = try? socket.send(message) }
                 countSent(messages: messages.count, envelopes: batch.count)
-                return socket.receiveAll(budget: Self.inlineBudget, maxParts: Self.batchLimit + 1)
+                return socket.receiveAll(budget: Self.inlineBudget, maxParts: Self.batchLimit + 1, users: &users)
             }
-            receiveRequests(inbox.messages)
+            receiveRequests(inbox.messages, users: users)
             if inbox.more { wake() }
         }
     }

@@ -140,6 +140,13 @@ public final class Transport: Sendable {
             // A CURVE handshake has a ZAP round trip in it: on a loaded machine 2 s (enough for
             // plain ZMTP) dropped connections that were about to succeed, again and again.
             try router.set(ZMQ_HANDSHAKE_IVL, Int32(5000))
+            // A peer that reconnects (its heartbeat timed out on a busy machine, or it was
+            // paused) takes its name over from the connection this ROUTER still holds: without
+            // handover the ROUTER drops the new connection until the old one times out, and
+            // the peer looks silent meanwhile. Safe only because every message's sender is
+            // checked against the node its CURVE key belongs to (`receiveRequests`).
+            try router.set(ZMQ_ROUTER_HANDOVER, Int32(1))
+            router.readsUserID = true
             own = pair
             publicKeys = peerKeys
         } else {

@@ -28,6 +28,11 @@ public final class ZMQSocket {
     let raw: UnsafeMutableRawPointer
     /// Held so the context outlives its sockets: `zmq_ctx_term` blocks until every socket is closed.
     private let context: ZMQContext
+    /// Set on a ROUTER whose peers authenticate (CURVE with the ZAP handler): each message's
+    /// `User-Id` — the node its key belongs to, as the handler said — is read with it.
+    public var readsUserID = false
+    /// The `User-Id` of the message `receive` returned last, when `readsUserID`.
+    public private(set) var lastUserID: String?
 
     public init(_ context: ZMQContext, _ kind: Kind) throws {
         let type: Int32 = switch kind {
@@ -117,6 +122,7 @@ public final class ZMQSocket {
     public func receive(maxParts: Int = 1024) throws -> [[UInt8]]? {
         var frames: [[UInt8]] = []
         var parts = 0
+        lastUserID = nil
         while true {
             var msg = zmq_msg_t()
             zmq_msg_init(&msg)
@@ -127,6 +133,7 @@ public final class ZMQSocket {
                 throw ZMQError.last("zmq_msg_recv")
             }
             parts += 1
+            if readsUserID, lastUserID == nil, let user = zmq_msg_gets(&msg, "User-Id") { lastUserID = String(cString: user) }
             if parts <= maxParts + 1 {
                 frames.append([UInt8](UnsafeRawBufferPointer(start: zmq_msg_data(&msg)!, count: zmq_msg_size(&msg))))
             }
@@ -138,12 +145,19 @@ public final class ZMQSocket {
     /// Reads until libzmq says nothing is left (`hasInput`), because any call on the socket
     /// may consume the descriptor's signal for messages that arrived before it.
     public func receiveAll(budget: Int, maxParts: Int) -> (messages: [[[UInt8]]], more: Bool) {
+        var users: [String?] = []
+        return receiveAll(budget: budget, maxParts: maxParts, users: &users)
+    }
+
+    /// As `receiveAll(budget:maxParts:)`, with each message's `User-Id` in `users` (when `readsUserID`).
+    public func receiveAll(budget: Int, maxParts: Int, users: inout [String?]) -> (messages: [[[UInt8]]], more: Bool) {
         var messages: [[[UInt8]]] = []
         while hasInput {
             while messages.count < budget {
                 do {
                     guard let frames = try receive(maxParts: maxParts) else { break }
                     messages.append(frames)
+                    if readsUserID { users.append(lastUserID) }
                 } catch {
                     return (messages, false)   // the socket is closing; nothing more to read
                 }

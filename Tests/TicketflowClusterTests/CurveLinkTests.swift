@@ -38,6 +38,36 @@ import Testing
         #expect(try await n2.request("n1", type: "ping", payload: [], timeout: .seconds(20)).isEmpty == false)
     }
 
+    /// A listed key under another node's name: the ROUTER hands a name over to its newest
+    /// connection (so a peer that reconnects is heard at once), so every message's name is
+    /// checked against the node its key belongs to — the impostor's are dropped and counted,
+    /// and the node whose name it took is heard again once it reconnects.
+    @Test func aListedKeyCannotSpeakUnderAnotherNodesName() async throws {
+        let keys = try ["n1": CurveKeyPair.generate(), "n2": CurveKeyPair.generate(), "n3": CurveKeyPair.generate()]
+        let publicKeys = keys.mapValues(\.publicKey)
+        let endpoints = ["n1": "tcp://127.0.0.1:\(TransportTests.freePort())", "n2": "tcp://127.0.0.1:\(TransportTests.freePort())",
+                         "n3": "tcp://127.0.0.1:\(TransportTests.freePort())"]
+        let n1 = try Transport(node: "n1", endpoint: endpoints["n1"]!, peers: endpoints, security: .curve(own: keys["n1"]!, peers: publicKeys),
+                               handler: TransportTests.echo("n1"))
+        let n2 = try Transport(node: "n2", endpoint: endpoints["n2"]!, peers: endpoints, security: .curve(own: keys["n2"]!, peers: publicKeys),
+                               handler: TransportTests.echo("n2"))
+        defer { n1.stop(); n2.stop() }
+        #expect(try await n1.request("n2", type: "ping", payload: [], timeout: .seconds(20)).isEmpty == false)
+        let before = n2.malformedFrames
+        // n3's key, claiming n1's name.
+        let impostor = try Transport(node: "n1", endpoint: endpoints["n3"]!, peers: endpoints, security: .curve(own: keys["n3"]!, peers: publicKeys),
+                                     handler: TransportTests.echo("impostor"))
+        await #expect(throws: Transport.Failure.self) { _ = try await impostor.request("n2", type: "ping", payload: [], timeout: .seconds(3)) }
+        #expect(n2.malformedFrames > before, "the impostor's messages are dropped and counted")
+        impostor.stop()
+        // The real n1 is answered again (its connection reconnects and takes its name back).
+        var answered = false
+        for _ in 0..<40 where !answered {
+            answered = (try? await n1.request("n2", type: "ping", payload: [], timeout: .seconds(1))) != nil
+        }
+        #expect(answered, "n1 is heard again after the impostor left")
+    }
+
     @Test func keysAreMadeOnceReadableByTheirOwnerAndChecked() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-curve-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }   // a temporary directory
