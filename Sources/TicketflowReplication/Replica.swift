@@ -211,8 +211,9 @@ public struct Replica: Sendable {
     /// and removes at most one. From now on an entry is acknowledged only once a majority of
     /// each set holds it; everything acknowledged before is on a majority of the old set, which
     /// shares a member with any majority of the new one, so once the node added holds it too
-    /// (`changeIsReady`) it is on a majority of the new set as well: the coordinator may then
-    /// record `new` (an election from then on counts the new set) and call `finishChange`.
+    /// it is on a majority of the new set as well (`changeIsReady` checks exactly that): the
+    /// coordinator may then record `new` (an election from then on counts the new set) and
+    /// call `finishChange`.
     public mutating func beginChange(to new: [String]) -> Bool {
         guard isLeader, change == nil, !new.isEmpty, Set(new).count == new.count else { return false }
         let added = new.filter { !members.contains($0) }, removed = members.filter { !new.contains($0) }
@@ -221,11 +222,13 @@ public struct Replica: Sendable {
         return true
     }
 
-    /// Leader: whether the change under way may be recorded — every node it adds holds every
-    /// entry acknowledged before it began.
+    /// Leader: whether the change under way may be recorded — a majority of the new set holds
+    /// every entry acknowledged before it began (those since are, by the joint rule). Adding a
+    /// node, that is the node added once caught up; removing one without a replacement, the
+    /// remaining nodes must hold what the removed one may have acknowledged for them.
     public var changeIsReady: Bool {
         guard let change else { return false }
-        return change.new.filter { !change.old.contains($0) }.allSatisfy { (matched[$0] ?? 0) >= change.from }
+        return change.new.filter { (matched[$0] ?? 0) >= change.from }.count >= change.new.count / 2 + 1
     }
 
     /// Leader: the coordinator recorded the new set — it alone counts from now on. A leader

@@ -308,6 +308,21 @@ extension ReplicationTests {
         #expect(cluster.replicas[next]!.committed == UInt64(final.count))
     }
 
+    /// A set that shrinks (a node removed with no replacement): what was acknowledged on the
+    /// removed node and one other must reach the rest before the smaller set may be recorded.
+    @Test func aShrinkingSetWaitsUntilItsMajorityHoldsWhatWasAcknowledged() {
+        var cluster = Cluster(seed: 11)
+        cluster.perform(cluster.replicas["a"]!.lead(epoch: Epoch(1)), by: "a")
+        cluster.cutOff = ["b"]
+        for n in 1...5 { cluster.propose("a", n); while cluster.step(faults: false) {} }
+        #expect(cluster.replicas["a"]!.committed == 5, "acknowledged on a and c")
+        let began = cluster.replicas["a"]!.beginChange(to: ["a", "b"])
+        #expect(began)
+        #expect(!cluster.replicas["a"]!.changeIsReady, "b lacks what a and c acknowledged: {a, b} is no majority holding it")
+        cluster.settle(leader: "a")
+        #expect(cluster.replicas["a"]!.changeIsReady && cluster.disk["b"]!.count == 5)
+    }
+
     /// A change that cannot be recorded is abandoned: the old set counts alone again, and the
     /// learner can be dropped.
     @Test func anAbortedChangeLeavesTheOldSet() {
