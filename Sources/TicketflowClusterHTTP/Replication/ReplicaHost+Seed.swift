@@ -12,6 +12,8 @@ extension ReplicaHost {
     /// Serves a piece of this node's seed for `node`: made when the first piece is asked for,
     /// removed once the last is read.
     func seedPiece(for node: String, offset: UInt64) throws -> SeedPiece {
+        // The name becomes part of a file name: only a member's, never a path.
+        guard node != me, config.nodeNames.contains(node) else { throw ClusterCallError("no member \(node) to seed") }
         let path = seedPath(for: node)
         if offset == 0 { try Store.exportSeed(from: config.storePath(of: me, on: me, dataDirectory: dataDirectory), to: path) }
         let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
