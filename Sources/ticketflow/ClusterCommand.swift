@@ -12,6 +12,14 @@ struct ClusterCommand: ParsableCommand {
         subcommands: [Members.self, Keys.self, Digest.self, Place.self]
     )
 
+    /// The cluster file, checked as a node checks it at start; a problem is printed and exits 1.
+    static func load(_ file: String) throws -> ClusterConfig {
+        do { return try ClusterConfig.load(path: file) } catch {
+            FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
     /// `ticketflow cluster members FILE [NODE…]`: the members after the file passed every
     /// check a node makes at start. `cluster/start-local.sh` and `stop-local.sh` read the
     /// `--tsv` form, so the scripts understand every way of writing YAML that the nodes do,
@@ -27,11 +35,7 @@ struct ClusterCommand: ParsableCommand {
         var etcd = false
 
         func run() throws {
-            let config: ClusterConfig
-            do { config = try ClusterConfig.load(path: file) } catch {
-                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            let config = try ClusterCommand.load(file)
             let unknown = nodes.filter { config.node($0) == nil }
             guard unknown.isEmpty else {
                 FileHandle.standardError.write(Data(
@@ -73,11 +77,7 @@ struct ClusterCommand: ParsableCommand {
         @Argument(help: "Only these nodes.") var nodes: [String] = []
 
         func run() throws {
-            let config: ClusterConfig
-            do { config = try ClusterConfig.load(path: file) } catch {
-                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            let config = try ClusterCommand.load(file)
             if config.isInsecure {
                 print("\(file) sets insecure: true: its links are plain text and need no keys")
                 return
@@ -106,11 +106,7 @@ struct ClusterCommand: ParsableCommand {
         @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
 
         func run() async throws {
-            let config: ClusterConfig
-            do { config = try ClusterConfig.load(path: file) } catch {
-                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            let config = try ClusterCommand.load(file)
             // The replicas etcd records (they move when nodes are added or removed); the file's
             // first placement without etcd.
             var placed: [String: [String]] = [:]
@@ -153,11 +149,7 @@ struct ClusterCommand: ParsableCommand {
         @Argument(help: "Cluster file (cluster/local.yaml).") var file: String
 
         func run() async throws {
-            let config: ClusterConfig
-            do { config = try ClusterConfig.load(path: file) } catch {
-                FileHandle.standardError.write(Data("ticketflow: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            let config = try ClusterCommand.load(file)
             guard let endpoints = config.etcd, config.isReplicated else {
                 FileHandle.standardError.write(Data("ticketflow: \(file) has no etcd and replication_factor above 1: nothing is placed\n".utf8))
                 throw ExitCode(1)
