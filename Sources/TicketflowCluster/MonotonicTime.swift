@@ -9,6 +9,11 @@ enum MonotonicTime {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
+
+    /// How long ago `then` was at `now`; zero when `then` is later — another thread stored a
+    /// time read after `now` was. (A wrapping subtraction there once made a peer heard a
+    /// moment ago look silent for 584 years: a `503` for a live peer, now and then, under load.)
+    static func age(of then: UInt64, at now: UInt64) -> UInt64 { now > then ? now - then : 0 }
 }
 
 extension Duration {

@@ -248,7 +248,7 @@ public final class Transport: Sendable {
         return links.mapValues { link in
             let heard = link.lastHeard.load(ordering: .relaxed)
             guard heard > 0, !link.stranger.load(ordering: .relaxed) else { return nil }
-            return Date(timeIntervalSinceNow: -Double(now &- heard) / 1e9)
+            return Date(timeIntervalSinceNow: -Double(MonotonicTime.age(of: heard, at: now)) / 1e9)
         }
     }
 
