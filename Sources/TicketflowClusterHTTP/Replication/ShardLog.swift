@@ -55,6 +55,10 @@ final class ShardLog: BatchReplicator, Sendable {
         var leads = false
         /// The epoch this replica promised when it last stood in an election.
         var promised: Epoch?
+        /// The epochs whose first refusal and first batch without a majority were logged (with
+        /// what the followers held): one line each per leadership, for a post-mortem.
+        var refusalLogged: Epoch?
+        var timeoutLogged: Epoch?
     }
     private let state: Mutex<State>
     /// Rung when a follower has something new to be sent.
@@ -153,9 +157,25 @@ final class ShardLog: BatchReplicator, Sendable {
             let members = s.replica.members
             let inSync = (members.contains(me) ? 1 : 0) + s.heard.filter { members.contains($0.key) && now - $0.value <= Self.inSyncWindow }.count
             let majority = members.count / 2 + 1
-            if inSync < majority { return "partition \(shard): \(inSync) of \(members.count) replicas in sync, \(majority) needed" }
+            if inSync < majority {
+                let reason = "partition \(shard): \(inSync) of \(members.count) replicas in sync, \(majority) needed"
+                if s.refusalLogged != s.replica.epoch {
+                    s.refusalLogged = s.replica.epoch
+                    logger.warning("\(reason) — writes refused (first time at \(s.replica.epoch)); \(Self.followersView(s))")
+                }
+                return reason
+            }
             return nil
         }
+    }
+
+    /// What the leader knows of each follower: how far it holds the log, when it last answered.
+    private static func followersView(_ s: State) -> String {
+        let now = ContinuousClock.now
+        return s.replica.followers.map { f in
+            let heard = s.heard[f].map { "answered \(now - $0) ago" } ?? "not answered this leadership"
+            return "\(f) holds \(s.replica.matched(f)), \(heard)"
+        }.joined(separator: "; ") + "; log at \(s.replica.last), acknowledged \(s.replica.committed)"
     }
 
     func propose(_ batch: CommitBatch) throws -> LogMark {
@@ -185,7 +205,13 @@ final class ShardLog: BatchReplicator, Sendable {
             state.withLock { $0.waiters[id] = Waiter(index: mark.index, continuation: c) }
             Task { [self] in
                 try? await Task.sleep(for: Self.ackTimeout)   // the waiter is settled either way
-                let late = state.withLock { $0.waiters.removeValue(forKey: id) }
+                let (late, view) = state.withLock { s -> (Waiter?, String?) in
+                    let late = s.waiters.removeValue(forKey: id)
+                    guard late != nil, s.timeoutLogged != s.replica.epoch else { return (late, nil) }
+                    s.timeoutLogged = s.replica.epoch
+                    return (late, Self.followersView(s))
+                }
+                if let view { logger.warning("partition \(shard): batch \(mark) had no majority within \(Self.ackTimeout) (first time at this epoch); \(view)") }
                 late?.continuation.resume(throwing: ReplicationTimeout("batch \(mark) had no majority within \(Self.ackTimeout)"))
             }
         }
