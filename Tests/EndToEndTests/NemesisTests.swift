@@ -33,6 +33,17 @@ struct NemesisTests {
 
         func fault(_ what: String, on shard: String) { faults.append((what, shard, .now)) }
 
+        /// Nodes that did not answer lately (a timeout, a refused connection), by client index:
+        /// the clients pass over them for a while, as a load balancer's health check would.
+        var silentUntil: [Int: ContinuousClock.Instant] = [:]
+        func silent(_ node: Int) { silentUntil[node] = .now + .seconds(5) }
+        /// The next node to try after `turn`: the first one not found silent lately (or `turn + 1`).
+        func next(after turn: Int, of count: Int) -> Int {
+            let now = ContinuousClock.now
+            for step in 1...count where (silentUntil[(turn + step) % count] ?? now) <= now { return turn + step }
+            return turn + 1
+        }
+
         /// Per fault: how long after it began its node's partition acknowledged a write sent
         /// after it began (the partition's write unavailability), nil when none was.
         func recoveries() -> [(fault: String, shard: String, seconds: Double?)] {
@@ -60,14 +71,16 @@ struct NemesisTests {
     }
 
     /// Sends one write until a node acknowledges it (the same Idempotency-Key each time, so a
-    /// retry never makes a second one), trying the nodes in turn; gives up after 40 s.
+    /// retry never makes a second one), trying the nodes in turn — passing over one that did
+    /// not answer within the last 5 s, so a paused node's 3-s timeouts do not make up the
+    /// measured unavailability; gives up after 40 s.
     /// The reply, and when the attempt that got it was sent.
     static func write(_ clients: [HTTPClient], _ path: String, _ body: [String: Any], key: String,
                       ledger: Ledger) async -> (reply: HTTPClient.Reply, sent: ContinuousClock.Instant)? {
         let deadline = ContinuousClock.now + .seconds(40)
         var turn = Int.random(in: 0..<clients.count)
         while ContinuousClock.now < deadline {
-            turn += 1
+            turn = await ledger.next(after: turn, of: clients.count)
             let sent = ContinuousClock.now
             do {
                 let reply = try await clients[turn % clients.count].post(path, body, headers: ["Idempotency-Key": key])
@@ -75,7 +88,8 @@ struct NemesisTests {
                 await ledger.refused()
                 if reply.status != 503 { Issue.record("\(path) \(key): \(reply.status) \(reply.text)"); return nil }
             } catch {
-                await ledger.refused()   // a node down or stopped: the next one
+                await ledger.refused()   // a node down or stopped: the next one, and the others pass over it a while
+                await ledger.silent(turn % clients.count)
             }
             try? await Task.sleep(for: .milliseconds(150))
         }
