@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TicketflowCluster
+import TicketflowClusterHTTP
 import TicketflowCoordination
 import TicketflowStorage
 
@@ -111,11 +112,8 @@ struct ClusterCommand: ParsableCommand {
             // first placement without etcd.
             var placed: [String: [String]] = [:]
             if let endpoints = config.etcd {
-                let prefix = config.etcdPrefix + "placement/"
                 do {
-                    for kv in try await EtcdClient(endpoints: endpoints).keys(prefix: prefix) where !kv.key.hasSuffix(".learner") {
-                        placed[String(kv.key.dropFirst(prefix.count))] = kv.value.split(separator: ",").map(String.init)
-                    }
+                    placed = try await PlacementRecord.read(config, from: EtcdClient(endpoints: endpoints)).mapValues(\.members)
                 } catch {
                     print("etcd did not answer (\(error)); comparing the replicas the file places")
                 }
@@ -160,15 +158,12 @@ struct ClusterCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("ticketflow: no cluster keeping its tickets in \(config.partitions) partitions over \(config.shardNames.joined(separator: ", ")) in etcd (add `shards:` as the cluster began, or start it first)\n".utf8))
                 throw ExitCode(1)
             }
-            try await etcd.put(config.etcdPrefix + "nodes", config.nodeNames.joined(separator: ","), lease: 0)
-            let prefix = config.etcdPrefix + "placement/"
-            let now = Dictionary(try await etcd.keys(prefix: prefix).filter { !$0.key.hasSuffix(".learner") }
-                .map { (String($0.key.dropFirst(prefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
+            try await etcd.put(PlacementRecord.nodesKey(config), config.nodeNames.joined(separator: ","), lease: 0)
+            let now = try await PlacementRecord.read(config, from: etcd)
             print("replicas placed on \(config.nodeNames.joined(separator: ", "))")
             for shard in config.shardNames {
-                let wanted = config.replicaSet(of: shard)
-                let current = now[shard].map { $0.split(separator: ",").map(String.init) }
-                print("partition \(shard): \(now[shard] ?? "?")\(current.map(Set.init) == Set(wanted) ? "" : " → " + wanted.joined(separator: ","))")
+                let wanted = config.replicaSet(of: shard), current = now[shard]?.members
+                print("partition \(shard): \(current?.joined(separator: ",") ?? "?")\(current.map(Set.init) == Set(wanted) ? "" : " → " + wanted.joined(separator: ","))")
             }
         }
     }

@@ -27,7 +27,7 @@ final class ReplicaHost: Service, Sendable {
     private let logs = Mutex<[String: ShardLog]>([:])
     /// Each partition's replicas as etcd records them (`placement/<shard>`), with the learner
     /// its leader is catching up, if any (docs/replication.md, "Changing the nodes").
-    private let placements = Mutex<[String: Placement]>([:])
+    private let placements = Mutex<[String: PlacementRecord]>([:])
     /// The nodes replicas are placed on, as etcd records them (`nodes`): the cluster file's
     /// at the first start, replaced by `ticketflow cluster nodes FILE`.
     private let placedNodes = Mutex<[String]>([])
@@ -47,12 +47,7 @@ final class ReplicaHost: Service, Sendable {
     private let incarnations = Mutex<[String: (lease: Int64, since: Date)]>([:])
 
     struct Leader: Sendable, Equatable { var node: String; var epoch: Int64 }
-    struct Placement: Sendable, Equatable {
-        var members: [String]
-        /// The record's mod revision: a change is written only over the record it was made from.
-        var revision: Int64
-        var learner: String?
-    }
+
     struct StandInHooks: Sendable {
         var start: @Sendable (ShardLog) async throws -> Void
         var stop: @Sendable (String) async -> Void
@@ -77,7 +72,7 @@ final class ReplicaHost: Service, Sendable {
     /// (no partition is its home) and on one whose partition was placed on other nodes.
     var home: ShardLog? { placement(of: me)?.members.contains(me) == true ? shards[me] : nil }
 
-    func placement(of shard: String) -> Placement? { placements.withLock { $0[shard] } }
+    func placement(of shard: String) -> PlacementRecord? { placements.withLock { $0[shard] } }
 
     func attachLinks(_ links: any ReplicaLinks) {
         self.links.withLock { $0 = links }
@@ -85,10 +80,9 @@ final class ReplicaHost: Service, Sendable {
     }
 
     private var layoutKey: String { config.etcdPrefix + "layout" }
-    private var nodesKey: String { config.etcdPrefix + "nodes" }
-    private var placementPrefix: String { config.etcdPrefix + "placement/" }
-    private func placementKey(_ shard: String) -> String { placementPrefix + shard }
-    private func learnerKey(_ shard: String) -> String { placementPrefix + shard + ".learner" }
+    private var nodesKey: String { PlacementRecord.nodesKey(config) }
+    private func placementKey(_ shard: String) -> String { PlacementRecord.key(config, shard) }
+    private func learnerKey(_ shard: String) -> String { PlacementRecord.learnerKey(config, shard) }
 
     /// Before anything else: checks the file lays tickets out as the cluster does, reads (at
     /// the very first start: writes) the nodes replicas are placed on and every partition's
@@ -97,7 +91,7 @@ final class ReplicaHost: Service, Sendable {
         try checkLayout()
         _ = try await etcd.putIfAbsent(layoutKey, Self.layout(config), lease: 0)
         let (_, nodes) = try await etcd.putIfAbsent(nodesKey, config.nodeNames.joined(separator: ","), lease: 0)
-        placedNodes.withLock { $0 = nodes.map { $0.value.split(separator: ",").map(String.init) } ?? config.nodeNames }
+        placedNodes.withLock { $0 = nodes.map { PlacementRecord.names($0.value) } ?? config.nodeNames }
         let among = placedNodes.withLock { $0 }
         for shard in config.shardNames {
             _ = try await etcd.putIfAbsent(placementKey(shard), config.replicaSet(of: shard, among: among).joined(separator: ","), lease: 0)
@@ -125,16 +119,7 @@ final class ReplicaHost: Service, Sendable {
     /// Reads every partition's record, opens the replicas it newly names this node in, and
     /// tells the followers of a new set.
     private func readPlacements() async throws {
-        var read: [String: Placement] = [:]
-        for kv in try await etcd.keys(prefix: placementPrefix) {
-            let name = String(kv.key.dropFirst(placementPrefix.count))
-            if name.hasSuffix(".learner") {
-                read[String(name.dropLast(".learner".count)), default: Placement(members: [], revision: 0)].learner = kv.value
-            } else {
-                let learner = read[name]?.learner
-                read[name] = Placement(members: kv.value.split(separator: ",").map(String.init), revision: kv.modRevision, learner: learner)
-            }
-        }
+        let read = try await PlacementRecord.read(config, from: etcd)
         placements.withLock { $0 = read }
         for (shard, placement) in read.sorted(by: { $0.key < $1.key }) where config.isShard(shard) && !placement.members.isEmpty {
             if let log = shards[shard] {
@@ -284,7 +269,7 @@ final class ReplicaHost: Service, Sendable {
         }
         // The replicas etcd records, read again: a change recorded meanwhile counts.
         guard let record = try await etcd.get(placementKey(shard)) else { return false }
-        let members = record.value.split(separator: ",").map(String.init)
+        let members = PlacementRecord.names(record.value)
         let votes = standing.filter { members.contains($0.node) }
         guard votes.count >= members.count / 2 + 1 else { return false }
         let best = votes.max { a, b in
@@ -352,7 +337,7 @@ final class ReplicaHost: Service, Sendable {
                 known[name] = (kv.lease, known[name] == nil ? .distantPast : looked)
             }
         }
-        if let nodes = try await etcd.get(nodesKey) { placedNodes.withLock { $0 = nodes.value.split(separator: ",").map(String.init) } }
+        if let nodes = try await etcd.get(nodesKey) { placedNodes.withLock { $0 = PlacementRecord.names(nodes.value) } }
         try await readPlacements()
         let lease = membership.currentLease
         let alive = Set(members.map { String($0.key.dropFirst(membersPrefix.count)) })
@@ -416,7 +401,8 @@ final class ReplicaHost: Service, Sendable {
         // fewer nodes than replicas wanted.
         let extra = current.filter { !wanted.contains($0) }
         let adding = wanted.first { !current.contains($0) && alive.contains($0) && config.node($0) != nil }
-        let removing = adding == nil ? (current.count > wanted.count ? extra.first : nil) : (current.count >= wanted.count ? extra.first : nil)
+        let room = wanted.count - (adding == nil ? 0 : 1)   // places left beside the node added
+        let removing = current.count > room ? extra.first : nil
         if let adding {
             if placement.learner != adding {
                 try await etcd.put(learnerKey(shard), adding, lease: lease, if: [.created(key(shard), at: epoch)])
