@@ -248,8 +248,15 @@ public final class Transport: Sendable {
         return links.mapValues { link in
             let heard = link.lastHeard.load(ordering: .relaxed)
             guard heard > 0, !link.stranger.load(ordering: .relaxed) else { return nil }
-            return Date(timeIntervalSinceNow: -Double(MonotonicTime.age(of: heard, at: now)) / 1e9)
+            return Self.heardDate(heard, at: now)
         }
+    }
+
+    /// When a peer was last heard, as a date: `heard` is stored by the threads reading its
+    /// messages, so it may be later than the `now` read first — then it is now, not 584 years
+    /// ago (what a wrapping subtraction made of it: a `503` for a live peer, now and then).
+    static func heardDate(_ heard: UInt64, at now: UInt64) -> Date {
+        Date(timeIntervalSinceNow: -Double(MonotonicTime.age(of: heard, at: now)) / 1e9)
     }
 
     /// Sends a request and waits for its reply, at most `timeout`.
